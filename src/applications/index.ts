@@ -1,0 +1,2 @@
+// Public API of src/applications, re-exported by src/index.ts. Filled in by the applications work.
+export {};

@@ -1,0 +1,2 @@
+// Public API of src/cli, re-exported by src/index.ts.
+export {};

@@ -1,0 +1,2 @@
+// Public API of src/plots, re-exported by src/index.ts. Filled in by the plots work.
+export {};

@@ -1,0 +1,3 @@
+// Public API of src/runtime: backend choice, notebook display, progress.
+export * from './display';
+export * from './progress';
