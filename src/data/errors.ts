@@ -1,0 +1,116 @@
+/**
+ * Error classes of the data area (downloads, Kaggle, hashes, archives), in the spirit of ky's
+ * `source/errors`: each class sets `name` and carries the URL, path or dataset it is about.
+ * Messages say what was expected, what was received and what to do. Secrets never appear: every
+ * URL passes through {@link redactUrl} before it reaches a message or a property.
+ */
+
+/**
+ * Removes credentials from a URL for messages and logs: the `user:password@` part and the values of
+ * query parameters that look like secrets (signatures, tokens, keys).
+ *
+ * @param url - any URL string (or something that does not parse; then it is returned with
+ *   `user:pass@` removed by pattern)
+ * @returns the URL safe to print
+ * @example
+ * redactUrl('http://bob:hunter2@proxy:8080/') // 'http://***@proxy:8080/'
+ */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.username || u.password) {
+      u.username = '***';
+      u.password = '';
+    }
+    for (const key of [...u.searchParams.keys()]) {
+      if (/sig|signature|token|key|secret|credential|auth|password/i.test(key)) u.searchParams.set(key, '***');
+    }
+    return u.toString();
+  } catch {
+    return url.replace(/\/\/[^/@\s]*@/, '//***@');
+  }
+}
+
+/** A transfer failed: a network error, an unexpected HTTP status, or a truncated body after retries. */
+export class DownloadError extends Error {
+  /** The URL (credentials removed). */
+  readonly url: string;
+  /** The HTTP status when one was received. */
+  readonly status?: number;
+  constructor(message: string, url: string, status?: number, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'DownloadError';
+    this.url = redactUrl(url);
+    this.status = status;
+  }
+}
+
+/** Kaggle credentials are missing, malformed or unreadable. Never contains the key. */
+export class CredentialsError extends Error {
+  /** The file involved, when the problem is a file. */
+  readonly path?: string;
+  constructor(message: string, path?: string) {
+    super(message);
+    this.name = 'CredentialsError';
+    this.path = path;
+  }
+}
+
+/** The Kaggle API refused a request. Subclasses say why; `status` is the HTTP status. */
+export class KaggleApiError extends DownloadError {
+  /** The dataset as `owner/slug`. */
+  readonly dataset: string;
+  constructor(message: string, url: string, status: number, dataset: string) {
+    super(message, url, status);
+    this.name = 'KaggleApiError';
+    this.dataset = dataset;
+  }
+}
+
+/** 401: the username/key pair was rejected. */
+export class UnauthorizedError extends KaggleApiError {
+  constructor(message: string, url: string, dataset: string) {
+    super(message, url, 401, dataset);
+    this.name = 'UnauthorizedError';
+  }
+}
+
+/** 403: the account may not download this dataset (rules not accepted, private dataset). */
+export class ForbiddenError extends KaggleApiError {
+  constructor(message: string, url: string, dataset: string) {
+    super(message, url, 403, dataset);
+    this.name = 'ForbiddenError';
+  }
+}
+
+/** 404: no such dataset (or it is private and invisible to this account). */
+export class DatasetNotFoundError extends KaggleApiError {
+  constructor(message: string, url: string, dataset: string) {
+    super(message, url, 404, dataset);
+    this.name = 'DatasetNotFoundError';
+  }
+}
+
+/** A downloaded file's hash differs from the expected one. */
+export class HashMismatchError extends Error {
+  /** The origin URL (credentials removed). */
+  readonly url: string;
+  /** The expected hex digest. */
+  readonly expected: string;
+  /** The digest computed from the bytes received. */
+  readonly actual: string;
+  /** `'md5'` or `'sha256'`. */
+  readonly algorithm: string;
+  constructor(url: string, algorithm: string, expected: string, actual: string) {
+    super(
+      `The file downloaded from ${redactUrl(url)} has ${algorithm} ${actual} but ${expected} was expected. ` +
+        'The partial file was deleted. The file may have changed on the server or been corrupted in transit: ' +
+        'retry, and if it persists check the hash you passed as fileHash.',
+    );
+    this.name = 'HashMismatchError';
+    this.url = redactUrl(url);
+    this.algorithm = algorithm;
+    this.expected = expected;
+    this.actual = actual;
+  }
+}
