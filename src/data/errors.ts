@@ -114,3 +114,21 @@ export class HashMismatchError extends Error {
     this.actual = actual;
   }
 }
+
+/**
+ * An archive was refused or could not be extracted: a path that escapes the destination, a link
+ * entry, sizes over the limits, duplicate names, corrupt or truncated data, or a file in the way.
+ * Nothing is left half-written when this is thrown.
+ */
+export class ArchiveError extends Error {
+  /** The archive file. */
+  readonly archive: string;
+  /** The entry name involved (decoded), when the problem is one entry. */
+  readonly entry?: string;
+  constructor(message: string, archive: string, entry?: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'ArchiveError';
+    this.archive = archive;
+    this.entry = entry;
+  }
+}
