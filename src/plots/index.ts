@@ -1,2 +1,11 @@
-// Public API of src/plots, re-exported by src/index.ts. Filled in by the plots work.
-export {};
+// Public API of src/plots, re-exported by src/index.ts: figures (plotly.js + static SVG), training
+// curves, image grids, confusion matrices and tables for the notebook.
+export { PLOT_COLORS, figure, lineChart, type Figure, type FigureLayout, type LineChartArgs, type LineSeries, type ScatterTrace } from './figure';
+export { niceTicks, formatTick, renderSvg, type AxisTicks } from './svg';
+export {
+  PLOTLY_LOADER_MARKER, PLOTLY_MIME_TYPE, figureMimeBundle, plotlyBundlePath, plotlyLoaderScript, showFigure, type ShowFigureArgs,
+} from './show';
+export { plotHistory, type HistoryLike, type PlotHistoryArgs } from './history';
+export { displayImageGrid, type GridImage, type ImageGridArgs } from './image-grid';
+export { displayConfusionMatrix, type ConfusionMatrixArgs, type RenderedConfusionMatrix } from './confusion-matrix';
+export { displayTable, renderTable, type RenderedTable, type TableCell } from './table';

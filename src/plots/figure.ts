@@ -1,0 +1,160 @@
+/**
+ * The figure model shared by every plot: a small subset of plotly.js's `{ data, layout }` JSON
+ * (scatter traces only) plus our own static SVG rendering of it. The same object feeds the
+ * interactive plot (plotly.js in the page), the static image (`renderSvg`) and the tests.
+ *
+ * Port of the walkthrough's matplotlib figures (`plt.plot(history.history['loss'])` ...), not of
+ * any Keras file.
+ */
+import { checkInteger, invalidParameterError, isNumber, isPlainObject } from '../util/validate';
+import { renderSvg } from './svg';
+
+/** Plotly's default colour cycle ("D3 category 10"); traces without a colour take the next one. */
+export const PLOT_COLORS: readonly string[] = [
+  '#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf',
+];
+
+/** One line/marker series, in plotly.js's `scatter` trace format. */
+export interface ScatterTrace {
+  type: 'scatter';
+  /** How points are drawn. Default `'lines+markers'`. */
+  mode: 'lines' | 'markers' | 'lines+markers';
+  /** Legend label. */
+  name: string;
+  /** X coordinates (same length as `y`). */
+  x: number[];
+  /** Y coordinates; non-finite values (NaN) leave a gap. */
+  y: number[];
+  /** Line colour (CSS colour) and dash (`'solid'` or `'dash'`). */
+  line: { color: string; dash?: 'solid' | 'dash' };
+  /** Marker colour and size in px. */
+  marker: { color: string; size: number };
+}
+
+/** Layout subset understood by both plotly.js and our SVG renderer. */
+export interface FigureLayout {
+  title: { text: string };
+  xaxis: { title: { text: string } };
+  yaxis: { title: { text: string } };
+  /** Width in px. Default 640. */
+  width: number;
+  /** Height in px. Default 400. */
+  height: number;
+  showlegend: boolean;
+}
+
+/** A figure: plotly.js JSON (`data`, `layout`) and its static SVG rendering. */
+export interface Figure {
+  data: ScatterTrace[];
+  layout: FigureLayout;
+  /** Standalone SVG document (no scripts, no external references). */
+  svg: string;
+}
+
+/** One series for {@link lineChart}. */
+export interface LineSeries {
+  /** Legend label. */
+  name: string;
+  /** Y values. */
+  y: number[];
+  /** X values; default `1..y.length` (epochs counted from 1, like Keras's progress bar). */
+  x?: number[];
+  /** CSS colour; default the next colour of {@link PLOT_COLORS}. */
+  color?: string;
+  /** Line dash. Default `'solid'`. */
+  dash?: 'solid' | 'dash';
+  /** Drawing mode. Default `'lines+markers'`. */
+  mode?: 'lines' | 'markers' | 'lines+markers';
+}
+
+/** Options of {@link lineChart} and {@link figure}. */
+export interface LineChartArgs {
+  /** Figure title. Default `''`. */
+  title?: string;
+  /** X axis title. Default `''`. */
+  xLabel?: string;
+  /** Y axis title. Default `''`. */
+  yLabel?: string;
+  /** Width in px, 200–4000. Default 640. */
+  width?: number;
+  /** Height in px, 150–4000. Default 400. */
+  height?: number;
+}
+
+function checkSeries(series: unknown, index: number): LineSeries {
+  if (!isPlainObject(series)) throw invalidParameterError(`series[${index}]`, 'object with name and y', series);
+  const s = series as unknown as LineSeries;
+  if (typeof s.name !== 'string') throw invalidParameterError(`series[${index}].name`, 'string', s.name);
+  if (!Array.isArray(s.y) || s.y.some((v) => typeof v !== 'number')) {
+    throw invalidParameterError(`series[${index}].y`, 'array of numbers', s.y);
+  }
+  if (s.x !== undefined) {
+    if (!Array.isArray(s.x) || s.x.some((v) => !isNumber(v))) throw invalidParameterError(`series[${index}].x`, 'array of finite numbers', s.x);
+    if (s.x.length !== s.y.length) {
+      throw invalidParameterError(`series[${index}].x`, `array of ${s.y.length} numbers (the length of y)`, s.x);
+    }
+  }
+  return s;
+}
+
+/**
+ * Builds a figure from ready plotly.js traces and layout fields, and renders its SVG.
+ *
+ * @param data - scatter traces (copied)
+ * @param layout - layout fields; missing ones take the defaults of {@link LineChartArgs}
+ * @returns a new {@link Figure}
+ * @throws TypeError when width/height are out of range
+ * @example
+ * const fig = figure([{ type: 'scatter', mode: 'lines', name: 'a', x: [1, 2], y: [3, 4],
+ *   line: { color: '#1f77b4' }, marker: { color: '#1f77b4', size: 6 } }], { title: { text: 'A' } });
+ */
+export function figure(data: ScatterTrace[], layout: Partial<FigureLayout> = {}): Figure {
+  const width = checkInteger('width', layout.width ?? 640, 200, 4000);
+  const height = checkInteger('height', layout.height ?? 400, 150, 4000);
+  const full: FigureLayout = {
+    title: { text: layout.title?.text ?? '' },
+    xaxis: { title: { text: layout.xaxis?.title?.text ?? '' } },
+    yaxis: { title: { text: layout.yaxis?.title?.text ?? '' } },
+    width,
+    height,
+    showlegend: layout.showlegend ?? true,
+  };
+  const traces = data.map((t) => ({ ...t, x: [...t.x], y: [...t.y], line: { ...t.line }, marker: { ...t.marker } }));
+  const partial = { data: traces, layout: full };
+  return { ...partial, svg: renderSvg(partial) };
+}
+
+/**
+ * Builds a line chart (one trace per series) with markers, e.g. loss and val_loss per epoch.
+ *
+ * @param series - one or more {@link LineSeries}
+ * @param args - titles and size, see {@link LineChartArgs}
+ * @returns a {@link Figure}; show it with `showFigure`
+ * @throws TypeError on an empty series list, a non-numeric `y`, or an `x` whose length differs from `y`
+ * @example
+ * const fig = lineChart([{ name: 'loss', y: [0.9, 0.5, 0.3] }, { name: 'val_loss', y: [1, 0.7, 0.6] }],
+ *   { title: 'Loss', xLabel: 'epoch', yLabel: 'loss' });
+ */
+export function lineChart(series: LineSeries[], args: LineChartArgs = {}): Figure {
+  if (!Array.isArray(series) || series.length === 0) throw invalidParameterError('series', 'non-empty array of series', series);
+  const traces: ScatterTrace[] = series.map((raw, i) => {
+    const s = checkSeries(raw, i);
+    const color = s.color ?? (PLOT_COLORS[i % PLOT_COLORS.length] as string);
+    return {
+      type: 'scatter',
+      mode: s.mode ?? 'lines+markers',
+      name: s.name,
+      x: s.x ?? s.y.map((_, j) => j + 1),
+      y: s.y,
+      line: { color, dash: s.dash ?? 'solid' },
+      marker: { color, size: 6 },
+    };
+  });
+  return figure(traces, {
+    title: { text: args.title ?? '' },
+    xaxis: { title: { text: args.xLabel ?? '' } },
+    yaxis: { title: { text: args.yLabel ?? '' } },
+    width: args.width ?? 640,
+    height: args.height ?? 400,
+  });
+}
