@@ -49,10 +49,13 @@ export class DownloadError extends Error {
 export class CredentialsError extends Error {
   /** The file involved, when the problem is a file. */
   readonly path?: string;
-  constructor(message: string, path?: string) {
+  /** `'missing'` (none anywhere), `'malformed'` (bad file or half-set variables) or `'unreadable'`. */
+  readonly reason: 'missing' | 'malformed' | 'unreadable';
+  constructor(message: string, path?: string, reason: 'missing' | 'malformed' | 'unreadable' = 'malformed') {
     super(message);
     this.name = 'CredentialsError';
     this.path = path;
+    this.reason = reason;
   }
 }
 

@@ -1,2 +1,9 @@
 // Public API of src/data, re-exported by src/index.ts. Filled in by the data work.
 export {};
+export { DownloadError, CredentialsError, KaggleApiError, UnauthorizedError, ForbiddenError, DatasetNotFoundError, HashMismatchError, redactUrl } from './errors';
+export { downloadFile, parseRetryAfter, type DownloadFileArgs, type DownloadFileResult, type RetryArgs, type FailedResponse } from './download';
+export { withFileLock, LockTimeoutError, type FileLockArgs } from './lock';
+export { proxyForUrl } from './proxy';
+export { findKaggleCredentials, hasKaggleCredentials, kaggleConfigCandidates, type KaggleCredentialsInfo, type FindKaggleCredentialsArgs } from './credentials';
+export { datasetsDownload, KAGGLE_API_BASE_URL, type DatasetsDownloadArgs, type DatasetsDownloadResult } from './kaggle';
+export { getFile, hashFile, kerasHome, resolveHashAlgorithm, type GetFileArgs, type HashAlgorithm } from './get-file';
