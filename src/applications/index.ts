@@ -1,2 +1,23 @@
-// Public API of src/applications, re-exported by src/index.ts. Filled in by the applications work.
-export {};
+// Public API of src/applications, re-exported by src/index.ts.
+export { InceptionV3, type InceptionV3Args } from './inception-v3';
+export {
+  INCEPTION_V3_WEIGHTS_PATH,
+  INCEPTION_V3_WEIGHTS_PATH_NO_TOP,
+  INCEPTION_V3_WEIGHTS_MD5,
+  INCEPTION_V3_WEIGHTS_NO_TOP_MD5,
+} from './inception-v3';
+export {
+  preprocessInput,
+  imagenetPreprocessInput,
+  decodePredictions,
+  IMAGENET_CLASS_INDEX_URL,
+  IMAGENET_CLASS_INDEX_MD5,
+  type ImagenetPreprocessMode,
+  type ImagenetPreprocessArgs,
+  type DecodedPrediction,
+  type DecodePredictionsArgs,
+} from './imagenet-utils';
+export { loadWeightsFromH5, type LoadWeightsFromH5Result } from './load-weights';
+export { WeightsUnavailableError, WeightsFormatError } from './errors';
+// Custom layers with Keras semantics (src/index.ts does not export './layers' itself).
+export * from '../layers';

@@ -1,0 +1,76 @@
+/**
+ * Loads h5wasm (an ES module) from this CommonJS library, once.
+ *
+ * h5wasm's package `exports` offer only `import` conditions (`h5wasm` for browsers, `h5wasm/node`
+ * for Node's raw file system), so `require()` cannot load it and TypeScript's CommonJS output would
+ * turn `import()` into `require()`. We locate the package folder and import the Node build by
+ * file URL through a real dynamic `import()`.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+/** The part of h5wasm's API we use (kept loose: h5wasm's own types are ESM-only). */
+export interface H5Module {
+  ready: Promise<unknown>;
+  File: new (filename: string, mode?: 'r' | 'w' | 'a') => H5File;
+}
+/** An attribute as h5wasm exposes it. */
+export interface H5Attribute {
+  value: unknown;
+}
+/** A group or file: children by path and attributes by name. */
+export interface H5Group {
+  attrs: Record<string, H5Attribute>;
+  keys(): string[];
+  get(name: string): H5Group | H5Dataset | null;
+  create_group(name: string): H5Group;
+  create_attribute(name: string, data: unknown, shape?: number[] | null, dtype?: string | null): void;
+  create_dataset(args: { name: string; data: unknown; shape?: number[] | null; dtype?: string | null }): H5Dataset;
+}
+/** A dataset: shape and values. */
+export interface H5Dataset {
+  shape: number[] | null;
+  dtype: string;
+  value: unknown;
+}
+/** An open file. */
+export interface H5File extends H5Group {
+  close(): void;
+  flush(): void;
+}
+
+const dynamicImport = new Function('specifier', 'return import(specifier)') as (specifier: string) => Promise<unknown>;
+let loading: Promise<H5Module> | undefined;
+
+function findPackageDir(): string {
+  for (const base of require.resolve.paths('h5wasm') ?? []) {
+    const dir = path.join(base, 'h5wasm');
+    if (fs.existsSync(path.join(dir, 'dist', 'node', 'hdf5_hl.js'))) return dir;
+  }
+  throw new Error("Cannot find the 'h5wasm' package (needed to read Keras .h5 weight files). Install it: npm install h5wasm");
+}
+
+/**
+ * Returns the ready h5wasm Node module (host file system access through NODERAWFS).
+ *
+ * @returns the module; `new module.File(path, 'r')` opens a file
+ * @throws Error when h5wasm is not installed
+ */
+export function loadH5wasm(): Promise<H5Module> {
+  loading ??= (async () => {
+    const entry = pathToFileURL(path.join(findPackageDir(), 'dist', 'node', 'hdf5_hl.js')).href;
+    // Emscripten's environment check mistakes Node for a browser when `navigator` exists (Node >= 21).
+    const nav = Object.getOwnPropertyDescriptor(globalThis, 'navigator');
+    if (nav?.configurable) Object.defineProperty(globalThis, 'navigator', { value: undefined, configurable: true });
+    try {
+      const mod = (await dynamicImport(entry)) as H5Module;
+      await mod.ready;
+      return mod;
+    } finally {
+      if (nav?.configurable) Object.defineProperty(globalThis, 'navigator', nav);
+    }
+  })();
+  loading.catch(() => (loading = undefined));
+  return loading;
+}
