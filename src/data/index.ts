@@ -7,3 +7,5 @@ export { proxyForUrl } from './proxy';
 export { findKaggleCredentials, hasKaggleCredentials, kaggleConfigCandidates, type KaggleCredentialsInfo, type FindKaggleCredentialsArgs } from './credentials';
 export { datasetsDownload, KAGGLE_API_BASE_URL, type DatasetsDownloadArgs, type DatasetsDownloadResult } from './kaggle';
 export { getFile, hashFile, kerasHome, resolveHashAlgorithm, type GetFileArgs, type HashAlgorithm } from './get-file';
+export { ArchiveError } from './errors';
+export { extractArchive, EXTRACT_ARCHIVE_DEFAULTS, type ExtractArchiveArgs, type ExtractResult } from './archive';
