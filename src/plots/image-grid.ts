@@ -116,7 +116,7 @@ export async function displayImageGrid(images: GridImage[], args: ImageGridArgs 
     const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="DejaVu Sans, sans-serif" font-size="12" fill="#222222">${captions}</svg>`;
     overlays.push({ input: Buffer.from(svg), left: 0, top: 0 });
   }
-  const png = await sharp({ create: { width, height, channels: 3, background: '#ffffff' } }).composite(overlays).png().toBuffer();
+  const png = await sharp({ create: { width, height, channels: 3, background: '#ffffff' } }).composite(overlays).removeAlpha().png().toBuffer();
   if (args.show ?? true) {
     const names = images.map((img) => img.title ?? '').filter(Boolean);
     displayBundle({
