@@ -1,2 +1,44 @@
-// Public API of src/preprocessing, re-exported by src/index.ts. Filled in by the preprocessing work.
-export {};
+// Public API of src/preprocessing (image I/O, augmentation, directory iterator), re-exported by src/index.ts.
+export {
+  type ImageArray,
+  type FillMode,
+  type Matrix3,
+  type AffineParams,
+  FILL_MODES,
+  affineMatrix,
+  applyAffineTransform,
+  applyBrightnessShift,
+  applyChannelShift,
+  flipAxis,
+  resampleAffine,
+  transformMatrixOffsetCenter,
+} from './affine';
+export { ImageDecodeError, DirectoryScanError, type ImageDecodeProblem } from './errors';
+export {
+  type ColorMode,
+  type LoadImageOptions,
+  type LoadedImage,
+  ALLOWED_FORMATS,
+  COLOR_MODES,
+  DEFAULT_PIXEL_LIMIT,
+  aspectCropBox,
+  checkImage,
+  hasAllowedExtension,
+  loadImage,
+} from './image-io';
+export { type Interpolation, INTERPOLATIONS, resizeLikePil } from './resize';
+export {
+  ImageDataGenerator,
+  type ImageDataGeneratorArgs,
+  type ShiftRange,
+  type TransformParams,
+} from './image-data-generator';
+export { DirectoryIterator, type Batch, type ClassMode, type FlowFromDirectoryArgs } from './directory-iterator';
+export {
+  alignClassIndices,
+  describeClassMismatch,
+  type AlignClassIndicesArgs,
+  type ClassAlignment,
+  type ClassAlignmentStrategy,
+  type ClassPair,
+} from './class-alignment';

@@ -1,0 +1,456 @@
+/**
+ * Batches of images read from class subfolders, ported from Keras
+ * `keras/src/legacy/preprocessing/image.py` (`Iterator`, `BatchFromFilesMixin`, `DirectoryIterator`,
+ * `_iter_valid_files`, `_list_valid_filenames_in_directory`).
+ *
+ * Same as Keras: classes are the sorted subfolder names (or `classes` in the given order); files are
+ * found recursively, folders sorted by path and files sorted within each; `subset` takes the first
+ * `validationSplit` fraction of each class for 'validation' and the rest for 'training'; at the start
+ * of each epoch the order is permuted with a generator seeded from `seed + totalBatchesSeen`, and the
+ * augmentation parameters of a batch come from that same generator, drawn in index order — so a seed
+ * reproduces shuffle and augmentation whatever the decode parallelism or prefetch depth.
+ *
+ * Differences: dot-files and dot-folders are skipped (Keras would make `.ipynb_checkpoints` a class);
+ * an extension needs its dot (`x.png`, not `xpng`).
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { createRandom, deriveSeed, type Random } from '../util/random';
+import { checkBoolean, checkInteger, checkOneOf, invalidParameterError } from '../util/validate';
+import { DirectoryScanError, ImageDecodeError } from './errors';
+import { type ColorMode, type LoadImageOptions, channelsOf, checkImage, hasAllowedExtension, loadImage, resolveLoadOptions } from './image-io';
+import type { Interpolation } from './resize';
+import type { ImageDataGenerator, TransformParams } from './image-data-generator';
+
+/** Keras class modes. */
+export type ClassMode = 'categorical' | 'binary' | 'sparse' | 'input' | null;
+
+const CLASS_MODES: readonly ClassMode[] = ['categorical', 'binary', 'sparse', 'input', null];
+
+/** Options of `flowFromDirectory`, Keras names in camelCase. */
+export interface FlowFromDirectoryArgs {
+  /** `[height, width]` every image is resized to; default `[256, 256]`. */
+  targetSize?: [number, number];
+  /** `'rgb'` (default), `'grayscale'` or `'rgba'`. */
+  colorMode?: ColorMode;
+  /** Explicit class subfolder names, in label order; default: every subfolder, sorted. */
+  classes?: string[] | null;
+  /** `'categorical'` (default, one-hot), `'binary'`, `'sparse'` (index), `'input'` (ys = xs) or null (no ys). */
+  classMode?: ClassMode;
+  /** Images per batch; default 32. */
+  batchSize?: number;
+  /** Reshuffle at every epoch; default true. */
+  shuffle?: boolean;
+  /** Seed for shuffling and augmentation; default: a random one. */
+  seed?: number | null;
+  /** Follow symbolic links to subfolders; default false. */
+  followLinks?: boolean;
+  /** `'training'` or `'validation'` with the generator's `validationSplit`; default null (all). */
+  subset?: 'training' | 'validation' | null;
+  /** Resize filter: `'nearest'` (default), `'bilinear'`, `'bicubic'`, `'lanczos'`, `'box'`, `'hamming'` (PIL-exact). */
+  interpolation?: Interpolation;
+  /** Centre-crop to the target aspect ratio before resizing; default false. */
+  keepAspectRatio?: boolean;
+  /** Apply EXIF orientation; default true (Keras does not). */
+  autoOrient?: boolean;
+  /** Composite transparency onto this colour instead of dropping alpha; default none (as Keras). */
+  background?: LoadImageOptions['background'];
+  /** Batches decoded ahead while the caller trains; default 1 (0 disables). */
+  prefetch?: number;
+  /** Print `Found N images belonging to K classes.`; default true. */
+  verbose?: boolean;
+}
+
+/** One batch. `xs` and `ys` belong to the caller, who disposes them. */
+export interface Batch {
+  /** Images, `[n, height, width, channels]`, float32. */
+  xs: tf.Tensor4D;
+  /** Labels per `classMode` (one-hot `[n, K]`, `[n]` indices, a copy of xs), absent for null. */
+  ys?: tf.Tensor;
+  /** Absolute-ish paths (directory joined with filename) of the images, in batch order. */
+  filepaths: string[];
+  /** Sample indices (into `filenames`) of the images, in batch order. */
+  indices: number[];
+}
+
+interface State {
+  batchIndex: number;
+  totalBatchesSeen: number;
+  indexArray: Int32Array | null;
+}
+
+interface Planned {
+  indices: number[];
+  params: TransformParams[] | null;
+  before: State;
+  result: Promise<Float32Array>;
+}
+
+function listDir(dir: string): fs.Dirent[] {
+  try {
+    return fs.readdirSync(dir, { withFileTypes: true });
+  } catch (err) {
+    throw new DirectoryScanError(dir, `${(err as Error).message}. Check the path (it should contain one subfolder per class).`, { cause: err });
+  }
+}
+
+function isDirectory(full: string, entry: fs.Dirent): boolean {
+  if (entry.isDirectory()) return true;
+  if (entry.isSymbolicLink()) {
+    try {
+      return fs.statSync(full).isDirectory();
+    } catch {
+      return false;
+    }
+  }
+  return false;
+}
+
+const byCodePoint = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+/** Keras `_iter_valid_files`: (root, filename) pairs, roots sorted, files sorted within a root. */
+function iterValidFiles(directory: string, followLinks: boolean): Array<[string, string]> {
+  const roots: Array<[string, string[]]> = [];
+  const walk = (dir: string): void => {
+    const files: string[] = [];
+    for (const e of listDir(dir)) {
+      if (e.name.startsWith('.')) continue;
+      const full = path.join(dir, e.name);
+      if (isDirectory(full, e)) {
+        if (followLinks || !e.isSymbolicLink()) walk(full);
+      } else {
+        files.push(e.name);
+      }
+    }
+    roots.push([dir, files]);
+  };
+  walk(directory);
+  roots.sort((a, b) => byCodePoint(a[0], b[0]));
+  const out: Array<[string, string]> = [];
+  for (const [root, files] of roots) for (const f of files.sort(byCodePoint)) if (hasAllowedExtension(f)) out.push([root, f]);
+  return out;
+}
+
+/**
+ * Iterates over a folder of class subfolders in (optionally augmented) batches, like Keras
+ * `DirectoryIterator`. Create it with `ImageDataGenerator.flowFromDirectory`.
+ *
+ * `next()` loops forever across epochs (reshuffling at each epoch start), `batch(i)` is Keras's
+ * `__getitem__`, `for await (const b of it)` runs over one epoch, `toDataset()` feeds `model.fitDataset`.
+ * Decoding runs in sharp's thread pool, `prefetch` batches ahead; prefetched work holds no tensors.
+ */
+export class DirectoryIterator {
+  /** The folder read. */
+  readonly directory: string;
+  /** Number of images. */
+  samples: number;
+  /** Class name → label index. */
+  readonly classIndices: Record<string, number>;
+  /** Label of each image, in `filenames` order. */
+  classes: Int32Array;
+  /** Paths relative to `directory`, `'<class>/<file>'` with `/` separators. */
+  filenames: string[];
+  /** `directory` joined with each filename. */
+  filepaths: string[];
+  /** Number of classes. */
+  readonly numClasses: number;
+  readonly batchSize: number;
+  readonly shuffle: boolean;
+  /** The seed in use (a random one when none was given). */
+  readonly seed: number;
+  readonly classMode: ClassMode;
+  readonly colorMode: ColorMode;
+  readonly targetSize: [number, number];
+  readonly interpolation: Interpolation;
+  readonly subset: 'training' | 'validation' | null;
+  /** `[height, width, channels]` of one image. */
+  readonly imageShape: [number, number, number];
+  /** Batches decoded ahead. */
+  readonly prefetch: number;
+  private readonly generator: ImageDataGenerator | null;
+  private readonly loadOptions: LoadImageOptions;
+  private state: State = { batchIndex: 0, totalBatchesSeen: 0, indexArray: null };
+  private queue: Planned[] = [];
+
+  /**
+   * @param directory - folder with one subfolder per class
+   * @param generator - augmentation and standardisation, or null for none
+   * @param args - see {@link FlowFromDirectoryArgs}
+   * @throws {TypeError} invalid arguments; {@link DirectoryScanError} unreadable folders
+   */
+  constructor(directory: string, generator: ImageDataGenerator | null, args: FlowFromDirectoryArgs = {}) {
+    const load = resolveLoadOptions({
+      colorMode: args.colorMode,
+      targetSize: args.targetSize ?? [256, 256],
+      interpolation: args.interpolation,
+      keepAspectRatio: args.keepAspectRatio,
+      autoOrient: args.autoOrient,
+      background: args.background,
+    });
+    this.directory = directory;
+    this.generator = generator;
+    this.colorMode = load.colorMode;
+    this.targetSize = load.targetSize as [number, number];
+    this.interpolation = load.interpolation;
+    this.loadOptions = { ...load, background: load.background ?? undefined };
+    this.imageShape = [this.targetSize[0], this.targetSize[1], channelsOf(this.colorMode)];
+    this.classMode = checkOneOf('classMode', args.classMode === undefined ? 'categorical' : args.classMode, CLASS_MODES);
+    this.batchSize = checkInteger('batchSize', args.batchSize ?? 32, 1);
+    this.shuffle = checkBoolean('shuffle', args.shuffle ?? true);
+    const seed = args.seed ?? null;
+    this.seed = seed === null ? (Math.random() * 2 ** 32) >>> 0 : checkInteger('seed', seed);
+    this.prefetch = checkInteger('prefetch', args.prefetch ?? 1, 0, 64);
+    const followLinks = checkBoolean('followLinks', args.followLinks ?? false);
+    this.subset = checkOneOf('subset', args.subset ?? null, ['training', 'validation', null] as const);
+    let split: [number, number] | null = null;
+    if (this.subset !== null) {
+      const vs = generator?.validationSplit ?? 0;
+      split = this.subset === 'validation' ? [0, vs] : [vs, 1];
+    }
+
+    let classNames = args.classes ?? null;
+    if (classNames !== null && (!Array.isArray(classNames) || !classNames.every((c) => typeof c === 'string'))) {
+      throw invalidParameterError('classes', 'array of subfolder names', classNames);
+    }
+    if (classNames === null || classNames.length === 0) {
+      classNames = listDir(directory)
+        .filter((e) => !e.name.startsWith('.') && isDirectory(path.join(directory, e.name), e))
+        .map((e) => e.name)
+        .sort(byCodePoint);
+    }
+    this.numClasses = classNames.length;
+    this.classIndices = Object.fromEntries(classNames.map((c, i) => [c, i]));
+    const filenames: string[] = [];
+    const labels: number[] = [];
+    for (const cls of classNames) {
+      const classDir = path.join(directory, cls);
+      let files = iterValidFiles(classDir, followLinks);
+      if (split !== null) files = files.slice(Math.trunc(split[0] * files.length), Math.trunc(split[1] * files.length));
+      for (const [root, fname] of files) {
+        filenames.push([cls, ...path.relative(classDir, path.join(root, fname)).split(path.sep)].join('/'));
+        labels.push(this.classIndices[cls]);
+      }
+    }
+    this.filenames = filenames;
+    this.classes = Int32Array.from(labels);
+    this.samples = filenames.length;
+    this.filepaths = filenames.map((f) => path.join(directory, f));
+    if (args.verbose ?? true) console.log(`Found ${this.samples} images belonging to ${this.numClasses} classes.`);
+  }
+
+  /** Batches per epoch, rounded up (Keras `__len__`). */
+  get length(): number {
+    return Math.ceil(this.samples / this.batchSize);
+  }
+
+  /** Batches handed out so far (Keras `total_batches_seen`). */
+  get totalBatchesSeen(): number {
+    return this.queue.length > 0 ? this.queue[0].before.totalBatchesSeen : this.state.totalBatchesSeen;
+  }
+
+  /** True when the generator applies no random augmentation (a sample's tensor depends only on its file). */
+  get deterministic(): boolean {
+    return this.generator === null || this.generator.deterministic;
+  }
+
+  /**
+   * A stable string naming everything that determines a sample's tensor besides the file itself:
+   * size, colour mode, resize filter, crop, orientation, background, rescale, preprocessing function
+   * and whether random augmentation is on. A feature cache can key on (filepath, size, mtime, this).
+   */
+  get preprocessingKey(): string {
+    const o = this.loadOptions;
+    return [
+      'transferlab-preprocessing-v1',
+      `targetSize=${this.targetSize.join('x')}`,
+      `colorMode=${this.colorMode}`,
+      `interpolation=${this.interpolation}`,
+      `keepAspectRatio=${o.keepAspectRatio}`,
+      `autoOrient=${o.autoOrient}`,
+      `background=${o.background === undefined ? 'none' : JSON.stringify(o.background)}`,
+      this.generator === null ? 'rescale=none;preprocessingFunction=none' : this.generator.standardizeKey,
+      `augmentation=${this.deterministic ? 'none' : 'random'}`,
+    ].join('|');
+  }
+
+  private setIndexArray(rng: Random): void {
+    const idx = Array.from({ length: this.samples }, (_, i) => i);
+    this.state.indexArray = Int32Array.from(this.shuffle ? rng.shuffle(idx) : idx);
+  }
+
+  private drawParams(count: number, rng: Random): TransformParams[] | null {
+    if (this.generator === null) return null;
+    const out: TransformParams[] = [];
+    for (let i = 0; i < count; i++) out.push(this.generator.getRandomTransform(this.imageShape, rng));
+    return out;
+  }
+
+  /** Drops prefetched batches and rewinds the state to the first of them (they never happened). */
+  private discardQueue(): void {
+    if (this.queue.length === 0) return;
+    this.state = { ...this.queue[0].before };
+    this.queue = [];
+  }
+
+  /** Keras `_flow_index` step: plans the next batch of the endless stream and starts loading it. */
+  private planNext(): Planned {
+    const before = { ...this.state };
+    const rng = createRandom(deriveSeed(this.seed, this.state.totalBatchesSeen));
+    if (this.state.batchIndex === 0 || this.state.indexArray === null) this.setIndexArray(rng);
+    const n = this.samples;
+    const current = n === 0 ? 0 : (this.state.batchIndex * this.batchSize) % n;
+    if (n > current + this.batchSize) this.state.batchIndex += 1;
+    else this.state.batchIndex = 0;
+    this.state.totalBatchesSeen += 1;
+    const indices = Array.from((this.state.indexArray as Int32Array).subarray(current, current + this.batchSize));
+    const params = this.drawParams(indices.length, rng);
+    return this.start(indices, params, before);
+  }
+
+  private start(indices: number[], params: TransformParams[] | null, before: State): Planned {
+    const result = this.loadBatch(indices, params);
+    result.catch(() => undefined); // a discarded prefetch must not become an unhandled rejection
+    return { indices, params, before, result };
+  }
+
+  private async loadBatch(indices: number[], params: TransformParams[] | null): Promise<Float32Array> {
+    const [h, w, c] = this.imageShape;
+    const size = h * w * c;
+    const out = new Float32Array(indices.length * size);
+    await Promise.all(
+      indices.map(async (j, i) => {
+        let img = await loadImage(this.filepaths[j], this.loadOptions);
+        if (img.height !== h || img.width !== w || img.channels !== c) {
+          throw new ImageDecodeError(this.filepaths[j], 'corrupt', `decoded to ${img.height}×${img.width}×${img.channels}, expected ${h}×${w}×${c}.`);
+        }
+        if (this.generator !== null) {
+          let x = params !== null ? this.generator.applyTransform(img, params[i]) : img;
+          x = this.generator.standardize(x);
+          out.set(x.data, i * size);
+        } else {
+          out.set(img.data, i * size);
+        }
+        img = undefined as never;
+      }),
+    );
+    return out;
+  }
+
+  private toBatch(indices: number[], xsData: Float32Array): Batch {
+    const n = indices.length;
+    const [h, w, c] = this.imageShape;
+    const xs = tf.tensor4d(xsData, [n, h, w, c]);
+    let ys: tf.Tensor | undefined;
+    if (this.classMode === 'categorical') {
+      const y = new Float32Array(n * this.numClasses);
+      indices.forEach((j, i) => (y[i * this.numClasses + this.classes[j]] = 1));
+      ys = tf.tensor2d(y, [n, this.numClasses]);
+    } else if (this.classMode === 'binary' || this.classMode === 'sparse') {
+      ys = tf.tensor1d(Float32Array.from(indices, (j) => this.classes[j]));
+    } else if (this.classMode === 'input') {
+      ys = tf.tensor4d(xsData.slice(), [n, h, w, c]);
+    }
+    return { xs, ys, filepaths: indices.map((j) => this.filepaths[j]), indices };
+  }
+
+  /**
+   * The next batch of the endless stream (Keras `__next__`): the last batch of an epoch may be smaller,
+   * and the following call starts a new, reshuffled epoch.
+   *
+   * @returns a {@link Batch}; the caller disposes `xs` and `ys`
+   * @throws {ImageDecodeError} naming the file when an image cannot be decoded
+   */
+  async next(): Promise<Batch> {
+    if (this.samples === 0) throw new DirectoryScanError(this.directory, 'no images were found, so there is nothing to iterate over.');
+    const item = this.queue.length > 0 ? (this.queue.shift() as Planned) : this.planNext();
+    while (this.queue.length < this.prefetch) this.queue.push(this.planNext());
+    const data = await item.result;
+    return this.toBatch(item.indices, data);
+  }
+
+  /**
+   * Batch `i` of the current epoch order (Keras `__getitem__`); seeds augmentation from
+   * `seed + totalBatchesSeen` and counts as one batch seen. Discards prefetched batches.
+   *
+   * @param i - 0 ≤ i < `length`
+   * @returns a {@link Batch} (caller disposes)
+   * @throws {RangeError} when `i` is out of range
+   */
+  async batch(i: number): Promise<Batch> {
+    if (!Number.isInteger(i) || i < 0 || i >= this.length) {
+      throw new RangeError(`Asked to retrieve batch ${i}, but the iterator has length ${this.length}.`);
+    }
+    this.discardQueue();
+    const rng = createRandom(deriveSeed(this.seed, this.state.totalBatchesSeen));
+    this.state.totalBatchesSeen += 1;
+    if (this.state.indexArray === null) this.setIndexArray(rng);
+    const indices = Array.from((this.state.indexArray as Int32Array).subarray(this.batchSize * i, this.batchSize * (i + 1)));
+    const params = this.drawParams(indices.length, rng);
+    return this.toBatch(indices, await this.loadBatch(indices, params));
+  }
+
+  /** Restarts at the beginning of a new epoch (Keras `reset`); prefetched batches are discarded. */
+  reset(): void {
+    this.discardQueue();
+    this.state.batchIndex = 0;
+  }
+
+  /** Draws a new epoch order (Keras `on_epoch_end`, for use with `batch(i)`). */
+  onEpochEnd(): void {
+    this.discardQueue();
+    this.setIndexArray(createRandom(deriveSeed(this.seed ^ 0x5eed, this.state.totalBatchesSeen)));
+  }
+
+  /** Iterates over ONE epoch from its start (calls `reset()` first). Each batch is the caller's to dispose. */
+  async *[Symbol.asyncIterator](): AsyncGenerator<Batch> {
+    this.reset();
+    for (let i = 0; i < this.length; i++) yield await this.next();
+  }
+
+  /**
+   * A `tf.data.Dataset` of `{ xs, ys }` for `model.fitDataset`; each iteration of the dataset is one
+   * epoch (a fresh shuffle). Needs a class mode other than null.
+   *
+   * @returns the dataset
+   */
+  toDataset(): tf.data.Dataset<{ xs: tf.Tensor4D; ys: tf.Tensor }> {
+    if (this.classMode === null) throw invalidParameterError('classMode', "a class mode other than null for toDataset()", this.classMode);
+    const self = this;
+    return tf.data.generator(async function* () {
+      for await (const b of self) yield { xs: b.xs, ys: b.ys as tf.Tensor };
+    } as unknown as () => Iterator<{ xs: tf.Tensor4D; ys: tf.Tensor }>);
+  }
+
+  /**
+   * Decodes every file once and drops those that fail, printing ONE warning that lists them all, then
+   * `Found N valid images belonging to K classes.` Call before iterating (it resets the iterator).
+   *
+   * @param concurrency - decodes in flight; default 8
+   * @returns the errors of the skipped files (empty when all decode)
+   */
+  async validateImages(concurrency = 8): Promise<ImageDecodeError[]> {
+    this.discardQueue();
+    const errors: Array<ImageDecodeError | null> = new Array(this.samples).fill(null);
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < this.samples) {
+        const k = next++;
+        errors[k] = await checkImage(this.filepaths[k]);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, concurrency) }, worker));
+    const bad = errors.filter((e): e is ImageDecodeError => e !== null);
+    if (bad.length > 0) {
+      const keep = errors.map((e) => e === null);
+      this.filenames = this.filenames.filter((_, k) => keep[k]);
+      this.filepaths = this.filepaths.filter((_, k) => keep[k]);
+      this.classes = this.classes.filter((_, k) => keep[k]);
+      this.samples = this.filenames.length;
+      this.state = { batchIndex: 0, totalBatchesSeen: this.state.totalBatchesSeen, indexArray: null };
+      console.warn(`Skipping ${bad.length} image(s) that cannot be decoded:\n${bad.map((e) => `  ${e.path}: ${e.message}`).join('\n')}`);
+      console.log(`Found ${this.samples} valid images belonging to ${this.numClasses} classes.`);
+    }
+    return bad;
+  }
+}

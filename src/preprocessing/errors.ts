@@ -1,0 +1,40 @@
+/**
+ * Errors of the preprocessing area. Each carries the file it is about, so a failure in the middle of an
+ * epoch always names the image that caused it.
+ */
+
+/** Why an image could not be decoded. */
+export type ImageDecodeProblem = 'unreadable' | 'empty' | 'unsupported-format' | 'corrupt' | 'too-large';
+
+/**
+ * An image file could not be read or decoded (missing, zero bytes, not an image, corrupt or truncated
+ * data, or over the pixel limit).
+ *
+ * @example
+ * try { await loadImage('x.jpg'); } catch (e) { if (e instanceof ImageDecodeError) console.log(e.path, e.problem); }
+ */
+export class ImageDecodeError extends Error {
+  override name = 'ImageDecodeError';
+  /** The file that failed. */
+  readonly path: string;
+  /** A short machine-readable reason. */
+  readonly problem: ImageDecodeProblem;
+
+  constructor(path: string, problem: ImageDecodeProblem, detail: string, options?: { cause?: unknown }) {
+    super(`Cannot decode image ${path}: ${detail}`, options);
+    this.path = path;
+    this.problem = problem;
+  }
+}
+
+/** A dataset folder could not be listed (missing, not a folder, unreadable). */
+export class DirectoryScanError extends Error {
+  override name = 'DirectoryScanError';
+  /** The folder that failed. */
+  readonly path: string;
+
+  constructor(path: string, detail: string, options?: { cause?: unknown }) {
+    super(`Cannot read image folder ${path}: ${detail}`, options);
+    this.path = path;
+  }
+}

@@ -1,0 +1,232 @@
+/**
+ * Image decoding with sharp, in the manner of Keras `keras/src/utils/image_utils.py` (`load_img`,
+ * `img_to_array`): decode, convert the colour mode, then resize with PIL's exact resampling.
+ *
+ * What matches Keras/PIL exactly: the 8-bit colour conversions (RGB→L uses PIL's
+ * `L = (19595 R + 38470 G + 7471 B + 0x8000) >> 16`; L→RGB replicates; RGBA→RGB and RGBA→L drop alpha,
+ * they do not composite), and the resize (see `resize.ts`), done after the conversion as PIL does.
+ *
+ * Where we differ from Keras, on purpose:
+ * - EXIF orientation is applied (`autoOrient`, default true); PIL's `load_img` ignores it.
+ * - 16-bit images are scaled to 0–255 (`v / 257`, float, not clipped or quantised); Keras keeps
+ *   0–65535 for 16-bit grayscale and PIL truncates 16-bit RGB to its high byte.
+ * - CMYK is converted to sRGB by libvips (with its ICC fallback), not PIL's naive formula.
+ * - `background` (opt-in) composites transparent pixels onto a colour instead of dropping alpha.
+ */
+import { promises as fs } from 'node:fs';
+import sharp from 'sharp';
+import { checkInteger, checkOneOf, invalidParameterError } from '../util/validate';
+import { ImageDecodeError } from './errors';
+import { INTERPOLATIONS, type Box, type Interpolation, type RawImage, resizeLikePil } from './resize';
+import type { ImageArray } from './affine';
+
+/** Keras colour modes. */
+export type ColorMode = 'grayscale' | 'rgb' | 'rgba';
+
+/** The colour modes Keras accepts. */
+export const COLOR_MODES: readonly ColorMode[] = ['grayscale', 'rgb', 'rgba'];
+
+/** Keras's white-listed image extensions (`Iterator.white_list_formats`), matched case-insensitively. */
+export const ALLOWED_FORMATS: readonly string[] = ['png', 'jpg', 'jpeg', 'bmp', 'ppm', 'tif', 'tiff'];
+
+/** Default for {@link LoadImageOptions.limitInputPixels}: 0x3FFF × 0x3FFF, sharp's own default. */
+export const DEFAULT_PIXEL_LIMIT = 0x3fff * 0x3fff;
+
+/** Channels per colour mode. */
+export function channelsOf(colorMode: ColorMode): number {
+  return colorMode === 'grayscale' ? 1 : colorMode === 'rgb' ? 3 : 4;
+}
+
+/** Options of {@link loadImage}. */
+export interface LoadImageOptions {
+  /** `'rgb'` (default), `'grayscale'` or `'rgba'`, as Keras `color_mode`. */
+  colorMode?: ColorMode;
+  /** `[height, width]` to resize to; default: keep the decoded size. */
+  targetSize?: [number, number] | null;
+  /** Resampling filter, Keras names; default `'nearest'` (as Keras). */
+  interpolation?: Interpolation;
+  /** Centre-crop to the target aspect ratio before resizing (Keras `keep_aspect_ratio`); default false. */
+  keepAspectRatio?: boolean;
+  /** Apply the EXIF orientation tag; default true (Keras/PIL does not). */
+  autoOrient?: boolean;
+  /**
+   * Composite transparency onto this colour (any sharp colour: `'#ffffff'`, `{ r, g, b }`) for
+   * `'rgb'`/`'grayscale'`; default none: alpha is dropped, as PIL `convert('RGB')` does.
+   */
+  background?: string | { r: number; g: number; b: number };
+  /** Refuse images with more pixels than this (sharp `limitInputPixels`); default 0x3FFF² (≈268 M). */
+  limitInputPixels?: number;
+}
+
+/** A decoded image: interleaved channels-last float values in 0–255. */
+export interface LoadedImage extends ImageArray {
+  /** The file it came from. */
+  path: string;
+}
+
+/** Validates and fills {@link LoadImageOptions}. */
+export function resolveLoadOptions(options: LoadImageOptions = {}): Required<Omit<LoadImageOptions, 'background' | 'targetSize'>> & {
+  targetSize: [number, number] | null;
+  background: LoadImageOptions['background'] | null;
+} {
+  const colorMode = checkOneOf('colorMode', options.colorMode ?? 'rgb', COLOR_MODES);
+  const interpolation = checkOneOf('interpolation', options.interpolation ?? 'nearest', INTERPOLATIONS);
+  const ts = options.targetSize ?? null;
+  if (ts !== null) {
+    if (!Array.isArray(ts) || ts.length !== 2) throw invalidParameterError('targetSize', '[height, width] pair of positive integers', ts);
+    checkInteger('targetSize[0]', ts[0], 1);
+    checkInteger('targetSize[1]', ts[1], 1);
+  }
+  return {
+    colorMode,
+    interpolation,
+    targetSize: ts === null ? null : [ts[0], ts[1]],
+    keepAspectRatio: options.keepAspectRatio ?? false,
+    autoOrient: options.autoOrient ?? true,
+    background: options.background ?? null,
+    limitInputPixels: checkInteger('limitInputPixels', options.limitInputPixels ?? DEFAULT_PIXEL_LIMIT, 1),
+  };
+}
+
+function classify(path: string, err: unknown): ImageDecodeError {
+  const msg = err instanceof Error ? err.message : String(err);
+  if (/unsupported image format/i.test(msg)) {
+    return new ImageDecodeError(path, 'unsupported-format', `the content is not a supported image format (${msg}). Check the file is really an image; remove it or re-export it as PNG/JPEG.`, { cause: err });
+  }
+  if (/pixel limit/i.test(msg)) {
+    return new ImageDecodeError(path, 'too-large', `the image exceeds the pixel limit (${msg}). Raise limitInputPixels if the file is trusted.`, { cause: err });
+  }
+  return new ImageDecodeError(path, 'corrupt', `the image data is corrupt or truncated (${msg}). Re-download or remove the file.`, { cause: err });
+}
+
+/** The Keras `keep_aspect_ratio` crop box (left, top, right, bottom) for a `width × height` source. */
+export function aspectCropBox(width: number, height: number, targetHeight: number, targetWidth: number): Box {
+  const cropHeight = Math.min(height, Math.floor((width * targetHeight) / targetWidth));
+  const cropWidth = Math.min(width, Math.floor((height * targetWidth) / targetHeight));
+  const top = Math.floor((height - cropHeight) / 2);
+  const left = Math.floor((width - cropWidth) / 2);
+  return [left, top, left + cropWidth, top + cropHeight];
+}
+
+function convertChannels<T extends Uint8Array | Float32Array>(src: RawImage<T>, colorMode: ColorMode, isFloat: boolean): RawImage<T> {
+  const inCh = src.channels;
+  const outCh = channelsOf(colorMode);
+  const n = src.width * src.height;
+  if (inCh === outCh) return src;
+  const out = (isFloat ? new Float32Array(n * outCh) : new Uint8Array(n * outCh)) as T;
+  const d = src.data;
+  const maxAlpha = isFloat ? 255 : 255;
+  for (let i = 0; i < n; i++) {
+    const s = i * inCh;
+    const o = i * outCh;
+    const grey = inCh <= 2;
+    if (outCh === 1) {
+      if (grey) out[o] = d[s];
+      else if (isFloat) out[o] = 0.299 * d[s] + 0.587 * d[s + 1] + 0.114 * d[s + 2];
+      else out[o] = (d[s] * 19595 + d[s + 1] * 38470 + d[s + 2] * 7471 + 0x8000) >>> 16;
+    } else {
+      const r = d[s];
+      const g = grey ? d[s] : d[s + 1];
+      const b = grey ? d[s] : d[s + 2];
+      out[o] = r;
+      out[o + 1] = g;
+      out[o + 2] = b;
+      if (outCh === 4) out[o + 3] = inCh === 2 ? d[s + 1] : inCh === 4 ? d[s + 3] : maxAlpha;
+    }
+  }
+  return { data: out, height: src.height, width: src.width, channels: outCh };
+}
+
+/**
+ * Reads and decodes one image file like Keras `load_img` + `img_to_array`.
+ *
+ * @param path - image file (PNG, JPEG, BMP, TIFF, WebP, GIF... anything sharp decodes)
+ * @param options - see {@link LoadImageOptions}
+ * @returns `{ data: Float32Array (0–255), height, width, channels, path }`
+ * @throws {ImageDecodeError} for a missing, empty, non-image, corrupt, truncated or oversized file
+ * @throws {TypeError} for invalid options
+ * @example
+ * const img = await loadImage('ct/normal/1.png', { colorMode: 'rgb', targetSize: [224, 224] });
+ */
+export async function loadImage(path: string, options: LoadImageOptions = {}): Promise<LoadedImage> {
+  const opts = resolveLoadOptions(options);
+  let buf: Buffer;
+  try {
+    buf = await fs.readFile(path);
+  } catch (err) {
+    throw new ImageDecodeError(path, 'unreadable', `the file cannot be read (${(err as Error).message}).`, { cause: err });
+  }
+  if (buf.length === 0) throw new ImageDecodeError(path, 'empty', 'the file is empty (0 bytes). Re-download or remove it.');
+  const sharpOpts = { limitInputPixels: opts.limitInputPixels, failOn: 'truncated' as const };
+  let meta: sharp.Metadata;
+  try {
+    meta = await sharp(buf, sharpOpts).metadata();
+  } catch (err) {
+    throw classify(path, err);
+  }
+  const is16 = meta.depth === 'ushort';
+  const srcGrey = (meta.channels ?? 3) <= 2;
+  const hasAlpha = meta.hasAlpha === true;
+  let pipe = sharp(buf, sharpOpts);
+  if (opts.autoOrient) pipe = pipe.rotate();
+  const flatten = hasAlpha && opts.background !== null && opts.colorMode !== 'rgba';
+  if (flatten) pipe = pipe.flatten({ background: opts.background as sharp.Color });
+  // Keep grey sources single-channel (drops alpha) unless RGBA output needs the alpha channel.
+  const keepGrey = srcGrey && !(opts.colorMode === 'rgba' && hasAlpha);
+  pipe = pipe.toColourspace(keepGrey ? (is16 ? 'grey16' : 'b-w') : is16 ? 'rgb16' : 'srgb');
+  let raw: { data: Buffer; info: sharp.OutputInfo };
+  try {
+    raw = await pipe.raw({ depth: is16 ? 'ushort' : 'uchar' }).toBuffer({ resolveWithObject: true });
+  } catch (err) {
+    throw classify(path, err);
+  }
+  const { width, height, channels } = raw.info;
+  let img: RawImage<Uint8Array> | RawImage<Float32Array>;
+  if (is16) {
+    const u16 = new Uint16Array(raw.data.buffer, raw.data.byteOffset, raw.data.length / 2);
+    const f = new Float32Array(u16.length);
+    for (let i = 0; i < u16.length; i++) f[i] = u16[i] / 257;
+    img = { data: f, width, height, channels };
+  } else {
+    img = { data: new Uint8Array(raw.data.buffer, raw.data.byteOffset, raw.data.length), width, height, channels };
+  }
+  img = convertChannels(img as RawImage<Uint8Array | Float32Array>, opts.colorMode, is16) as typeof img;
+  if (opts.targetSize !== null) {
+    const [th, tw] = opts.targetSize;
+    if (img.width !== tw || img.height !== th) {
+      const box = opts.keepAspectRatio ? aspectCropBox(img.width, img.height, th, tw) : undefined;
+      img = resizeLikePil(img as RawImage<Uint8Array | Float32Array>, tw, th, opts.interpolation, box) as typeof img;
+    }
+  }
+  const data = img.data instanceof Float32Array ? img.data : Float32Array.from(img.data);
+  return { data, height: img.height, width: img.width, channels: img.channels, path };
+}
+
+/**
+ * Checks that a file decodes, without keeping the pixels (a full decode, so truncation is caught).
+ *
+ * @param path - image file
+ * @returns `null` when it decodes, else the {@link ImageDecodeError}
+ */
+export async function checkImage(path: string, limitInputPixels = DEFAULT_PIXEL_LIMIT): Promise<ImageDecodeError | null> {
+  try {
+    let buf: Buffer;
+    try {
+      buf = await fs.readFile(path);
+    } catch (err) {
+      return new ImageDecodeError(path, 'unreadable', `the file cannot be read (${(err as Error).message}).`, { cause: err });
+    }
+    if (buf.length === 0) return new ImageDecodeError(path, 'empty', 'the file is empty (0 bytes). Re-download or remove it.');
+    await sharp(buf, { limitInputPixels, failOn: 'truncated' }).raw().toBuffer();
+    return null;
+  } catch (err) {
+    return err instanceof ImageDecodeError ? err : classify(path, err);
+  }
+}
+
+/** True when `filename` has one of Keras's allowed extensions (case-insensitive, after a dot). */
+export function hasAllowedExtension(filename: string): boolean {
+  const dot = filename.lastIndexOf('.');
+  if (dot < 0) return false;
+  return ALLOWED_FORMATS.includes(filename.slice(dot + 1).toLowerCase());
+}
