@@ -2,3 +2,14 @@
 export {};
 export { freezeLayers, freezeAllBut, setTrainable, refreshTrainableWeights, type FreezeLayersArgs, type FreezeResult } from './freeze';
 export { summary, countParams, type SummaryArgs, type ParamCounts } from './summary';
+// Training loop, callbacks and evaluation (fit/evaluate/callbacks work).
+export type { Batch, BatchSource, PrefixEngine, PrefixEngineMeta, Logs } from './types';
+export { TrainingError, CheckpointError } from './errors';
+export { splitFrozenPrefix, makeBatchNormRespectTrainable, type SplitFrozenPrefixArgs, type FrozenSplit } from './prefix';
+export { getLearningRate, setLearningRate } from './learning-rate';
+export { resolveLoss, resolveMetrics, KERAS_EPSILON, type LossName, type MetricName, type SampleFn, type ResolvedFn } from './losses';
+export { saveWeightsFile, loadWeightsFile, saveModelFile, loadModelFile, readCheckpoint, type CheckpointManifest } from './checkpoint-file';
+export { fit, createOptimizer, type FitArgs, type OptimizerName } from './fit';
+export { evaluate, predictIterator, type EvaluateArgs, type PredictIteratorArgs, type PredictionResult } from './evaluate';
+export { confusionMatrix, classificationReport, worstPredictions, type ClassScores, type ClassificationReport, type WorstPrediction } from './report';
+export * from './callbacks';

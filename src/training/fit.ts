@@ -1,0 +1,252 @@
+/**
+ * `fit`: Keras's `model.fit` for BatchSources, training only the tail of a model whose leading
+ * layers are frozen. Port of the loop in `keras/src/backend/tensorflow/trainer.py` (`fit`) and
+ * `keras/src/trainers/trainer.py` (logs, `val_` prefix, `stop_training`), with the frozen prefix
+ * run outside the gradient tape (see prefix.ts).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { Callback, callHook, type TrainingContext, type TrainingParams } from './callbacks/callback';
+import { History } from './callbacks/history';
+import { ProgbarLogger } from './callbacks/progbar-logger';
+import { TrainingError } from './errors';
+import { resolveLoss, resolveMetrics, type ResolvedFn, type SampleFn } from './losses';
+import { createPipeline, type Pipeline } from './pipeline';
+import type { BatchSource, Logs, PrefixEngine } from './types';
+import { deriveSeed } from '../util/random';
+import { getGlobalSeed } from '../util/seed';
+import { checkInteger, invalidParameterError } from '../util/validate';
+
+/** Optimizer given by name, with Keras's default settings. */
+export type OptimizerName = 'adam' | 'sgd' | 'rmsprop' | 'adagrad' | 'adadelta' | 'adamax';
+
+/** Options of {@link fit}; names and defaults as Keras's `model.fit`. */
+export interface FitArgs {
+  /** Index of the epoch to stop before. Default 1. */
+  epochs?: number;
+  /** Epoch to start from (0-based). Default 0. */
+  initialEpoch?: number;
+  /** Training batches per epoch. Default `x.length`. */
+  stepsPerEpoch?: number;
+  /** Source evaluated at the end of every epoch (logged as `val_loss`, `val_accuracy`, ...). Default none. */
+  validationData?: BatchSource;
+  /** Validation batches per evaluation. Default `validationData.length`. */
+  validationSteps?: number;
+  /** Callbacks; a History is always added, and a ProgbarLogger when `verbose > 0`. Default []. */
+  callbacks?: Callback[];
+  /** 0 silent, 1 progress bar, 2 one line per epoch, `'auto'` = 1. Default `'auto'`. */
+  verbose?: 0 | 1 | 2 | 'auto';
+  /** Optimizer; default the model's compiled one (`model.compile({ optimizer })`). */
+  optimizer?: tf.Optimizer | OptimizerName;
+  /** Loss name or per-sample function; default the model's compiled loss. */
+  loss?: string | SampleFn;
+  /** Metric names (`'accuracy'`, ...) or `{ name, fn }`; default the model's compiled metrics. */
+  metrics?: Array<string | ResolvedFn>;
+  /** Runs the frozen prefix instead of TF.js (e.g. ONNX Runtime). Default none. */
+  prefixEngine?: PrefixEngine;
+  /** Seeds Dropout masks per step (`deriveSeed(seed, step)`), so runs and resumed runs repeat exactly. Default: the global seed (`setGlobalSeed`), else unseeded. */
+  seed?: number;
+}
+
+/** Creates a named optimizer with Keras's defaults. */
+export function createOptimizer(name: OptimizerName): tf.Optimizer {
+  switch (name) {
+    case 'adam': return tf.train.adam(0.001, 0.9, 0.999, 1e-7);
+    case 'sgd': return tf.train.sgd(0.01);
+    case 'rmsprop': return tf.train.rmsprop(0.001, 0.9, 0, 1e-7);
+    case 'adagrad': return tf.train.adagrad(0.001);
+    case 'adadelta': return tf.train.adadelta(0.001, 0.95, 1e-7);
+    case 'adamax': return tf.train.adamax(0.001, 0.9, 0.999, 1e-7);
+    default: throw invalidParameterError('optimizer', "tf.Optimizer or one of 'adam', 'sgd', 'rmsprop', 'adagrad', 'adadelta', 'adamax'", name);
+  }
+}
+
+/** Loss, metrics and optimizer of a run: from `args`, else from `model.compile(...)`. */
+export function resolveCompileArgs(model: tf.LayersModel, args: Pick<FitArgs, 'optimizer' | 'loss' | 'metrics'>, needOptimizer: boolean): { optimizer: tf.Optimizer | null; loss: ResolvedFn; metrics: ResolvedFn[] } {
+  const compiled = model as unknown as { optimizer?: tf.Optimizer; loss?: unknown; metrics?: unknown };
+  const opt = args.optimizer ?? compiled.optimizer;
+  const optimizer = typeof opt === 'string' ? createOptimizer(opt as OptimizerName) : (opt ?? null);
+  if (needOptimizer && optimizer === null) {
+    throw new TrainingError(`Expected an optimizer, but model '${model.name}' is not compiled and none was passed. Call model.compile({ optimizer: 'adam', loss: 'categoricalCrossentropy', metrics: ['accuracy'] }) or pass { optimizer, loss } to fit.`);
+  }
+  const lossArg = args.loss ?? (Array.isArray(compiled.loss) ? compiled.loss[0] : compiled.loss);
+  if (lossArg === undefined || lossArg === null) {
+    throw new TrainingError(`Expected a loss, but model '${model.name}' is not compiled and none was passed. Pass { loss: 'categoricalCrossentropy' } or compile the model.`);
+  }
+  const loss = resolveLoss(lossArg as string | SampleFn);
+  const rawMetrics = args.metrics ?? (compiled.metrics === undefined || compiled.metrics === null ? [] : Array.isArray(compiled.metrics) ? compiled.metrics : [compiled.metrics]);
+  const metrics = resolveMetrics(rawMetrics as Array<string | ResolvedFn>, loss.kind);
+  return { optimizer, loss, metrics };
+}
+
+/** Running batch-size-weighted means of loss and metrics (Keras's `Mean` trackers). */
+export class RunningMeans {
+  private sums = new Map<string, number>();
+  private count = 0;
+  add(values: Record<string, number>, batchSize: number): void {
+    for (const [k, v] of Object.entries(values)) this.sums.set(k, (this.sums.get(k) ?? 0) + v * batchSize);
+    this.count += batchSize;
+  }
+  result(): Logs {
+    const out: Logs = {};
+    for (const [k, s] of this.sums) out[k] = this.count > 0 ? s / this.count : NaN;
+    return out;
+  }
+}
+
+/** Mean of a per-sample (or already reduced) loss tensor, as a scalar. */
+function meanOf(t: tf.Tensor): tf.Scalar {
+  return (t.rank === 0 ? t : tf.mean(t)) as tf.Scalar;
+}
+
+/**
+ * Evaluates a pipeline over `steps` batches of `source` (inference mode, no tape). Internal to
+ * fit/evaluate; calls the test hooks of `callbacks`.
+ */
+export async function runEvaluation(pipeline: Pipeline, source: BatchSource, steps: number, loss: ResolvedFn, metrics: ResolvedFn[], callbacks: readonly Callback[]): Promise<Logs> {
+  source.reset?.();
+  const means = new RunningMeans();
+  await callHook(callbacks, 'onTestBegin');
+  for (let step = 0; step < steps; step++) {
+    await callHook(callbacks, 'onTestBatchBegin', step);
+    const batch = await source.next();
+    let feats: tf.Tensor[] = [];
+    try {
+      if (!batch.ys) throw new TrainingError('Expected batches with targets (ys) for evaluation, but the source yielded none. Use classMode "categorical"/"sparse"/"binary".');
+      feats = await pipeline.features(batch, source);
+      const ys = batch.ys;
+      const values = tf.tidy(() => {
+        const out = pipeline.tail(feats, false);
+        return [meanOf(loss.fn(ys, out)), ...metrics.map((m) => meanOf(m.fn(ys, out)))];
+      });
+      const numbers = await Promise.all(values.map((v) => v.data()));
+      tf.dispose(values);
+      const record: Record<string, number> = { [loss.name]: numbers[0][0] };
+      metrics.forEach((m, i) => (record[m.name] = numbers[i + 1][0]));
+      means.add(record, batch.xs.shape[0]);
+    } finally {
+      tf.dispose([batch.xs, ...(batch.ys ? [batch.ys] : []), ...feats]);
+    }
+    await callHook(callbacks, 'onTestBatchEnd', step, means.result());
+  }
+  const logs = means.result();
+  await callHook(callbacks, 'onTestEnd', logs);
+  return logs;
+}
+
+/** Dropout-like layers of the tail, whose `seed` fit sets per step. */
+function dropoutLayers(model: tf.LayersModel): Array<tf.layers.Layer & { seed?: number }> {
+  return model.layers.filter((l) => 'seed' in l && /Dropout|GaussianNoise/.test(l.getClassName())) as Array<tf.layers.Layer & { seed?: number }>;
+}
+
+/**
+ * Trains `model` on batches from `x` for `epochs - initialEpoch` epochs, Keras-style. When the
+ * model's leading layers are frozen, they run once per batch in inference mode outside the
+ * gradient tape (TF.js, or `prefixEngine`), and only the tail is differentiated with
+ * `training: true` (Dropout active, trainable BatchNormalization in batch mode; frozen
+ * BatchNormalization stays in inference mode as in Keras).
+ *
+ * Logs per epoch use Keras's keys: `loss`, the metrics (`accuracy`), `val_loss`, `val_accuracy`,
+ * and `learning_rate` when a callback adjusts it (ReduceLROnPlateau). Epoch values are means over
+ * batches weighted by batch size. Tensors from the source are disposed here.
+ *
+ * @param model - a functional or sequential model with one output
+ * @param x - training batches (see {@link BatchSource}); must yield `ys`
+ * @param args - see {@link FitArgs}
+ * @returns the History callback (`history.history`, `history.epoch`, `history.params`)
+ * @throws TrainingError for a missing optimizer/loss, a source without targets, or a model with no trainable weights
+ * @example
+ * model.compile({ optimizer: tf.train.adam(1e-4), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
+ * const history = await fit(model, trainGen, { epochs: 8, validationData: valGen, callbacks: [new ReduceLROnPlateau({ patience: 2 })] });
+ */
+export async function fit(model: tf.LayersModel, x: BatchSource, args: FitArgs = {}): Promise<History> {
+  const epochs = checkInteger('epochs', args.epochs ?? 1, 0);
+  let initialEpoch = checkInteger('initialEpoch', args.initialEpoch ?? 0, 0);
+  const steps = checkInteger('stepsPerEpoch', args.stepsPerEpoch ?? x.length, 1);
+  const validationData = args.validationData;
+  const validationSteps = validationData ? checkInteger('validationSteps', args.validationSteps ?? validationData.length, 1) : undefined;
+  const verbose = args.verbose === 'auto' || args.verbose === undefined ? 1 : checkInteger('verbose', args.verbose, 0, 2);
+  const { optimizer: opt, loss, metrics } = resolveCompileArgs(model, args, true);
+  const optimizer = opt as tf.Optimizer;
+  const pipeline = createPipeline(model, args.prefixEngine);
+  const tail = pipeline.split.tail;
+  const varList = tail.trainableWeights.map((w) => w.read() as tf.Variable);
+  if (varList.length === 0) {
+    throw new TrainingError(`Model '${model.name}' has no trainable weights after freezing; unfreeze some layers (layer.trainable = true) before fit.`);
+  }
+  const seed = args.seed ?? getGlobalSeed() ?? undefined;
+  const dropouts = seed === undefined ? [] : dropoutLayers(tail);
+  const originalSeeds = dropouts.map((l) => l.seed);
+
+  const history = new History();
+  const user = args.callbacks ?? [];
+  const ordered = [...user.filter((c) => !c.restoresState)];
+  if (!user.some((c) => c instanceof History)) ordered.push(history);
+  if (verbose > 0 && !user.some((c) => c instanceof ProgbarLogger)) ordered.push(new ProgbarLogger());
+  ordered.push(...user.filter((c) => c.restoresState));
+  const historyCb = (ordered.find((c) => c instanceof History) as History | undefined) ?? history;
+
+  const ctx: TrainingContext = {
+    layersModel: model,
+    optimizer,
+    stopTraining: false,
+    initialEpoch,
+    callbacks: ordered,
+    getWeights: () => model.weights.map((w) => w.read().clone()),
+    setWeights: (ws) => model.setWeights(ws),
+  };
+  const params: TrainingParams = { verbose, epochs, steps, validationSteps, initialEpoch, split: pipeline.describe() };
+  for (const cb of ordered) {
+    cb.setModel(ctx);
+    cb.setParams(params);
+  }
+
+  x.reset?.();
+  await callHook(ordered, 'onTrainBegin');
+  initialEpoch = ctx.initialEpoch;
+  params.initialEpoch = initialEpoch;
+  let trainingLogs: Logs | undefined;
+  try {
+    for (let epoch = initialEpoch; epoch < epochs; epoch++) {
+      const means = new RunningMeans();
+      await callHook(ordered, 'onEpochBegin', epoch);
+      for (let step = 0; step < steps; step++) {
+        await callHook(ordered, 'onTrainBatchBegin', step);
+        const batch = await x.next();
+        let feats: tf.Tensor[] = [];
+        const kept: tf.Tensor[] = [];
+        try {
+          const ys = batch.ys;
+          if (!ys) throw new TrainingError('Expected training batches with targets (ys), but the source yielded none. Use classMode "categorical"/"sparse"/"binary".');
+          feats = await pipeline.features(batch, x);
+          dropouts.forEach((l, i) => (l.seed = deriveSeed(deriveSeed(seed as number, epoch * steps + step), i)));
+          const lossValue = optimizer.minimize(() => {
+            const out = pipeline.tail(feats, true);
+            for (const m of metrics) kept.push(tf.keep(meanOf(m.fn(ys, out))));
+            return meanOf(loss.fn(ys, out));
+          }, true, varList) as tf.Scalar;
+          kept.unshift(lossValue);
+          const numbers = await Promise.all(kept.map((t) => t.data()));
+          const record: Record<string, number> = { [loss.name]: numbers[0][0] };
+          metrics.forEach((m, i) => (record[m.name] = numbers[i + 1][0]));
+          means.add(record, batch.xs.shape[0]);
+        } finally {
+          tf.dispose([batch.xs, ...(batch.ys ? [batch.ys] : []), ...feats, ...kept]);
+        }
+        await callHook(ordered, 'onTrainBatchEnd', step, means.result());
+        if (ctx.stopTraining) break;
+      }
+      const epochLogs: Logs = means.result();
+      if (validationData && validationSteps !== undefined) {
+        const valLogs = await runEvaluation(pipeline, validationData, validationSteps, loss, metrics, ordered);
+        for (const [k, v] of Object.entries(valLogs)) epochLogs[`val_${k}`] = v;
+      }
+      await callHook(ordered, 'onEpochEnd', epoch, epochLogs);
+      trainingLogs = epochLogs;
+      if (ctx.stopTraining) break;
+    }
+  } finally {
+    dropouts.forEach((l, i) => (l.seed = originalSeeds[i]));
+  }
+  await callHook(ordered, 'onTrainEnd', trainingLogs);
+  return historyCb;
+}

@@ -1,0 +1,165 @@
+/**
+ * Splits a functional model into a frozen prefix (run once per batch in inference mode, outside
+ * the gradient tape) and a trainable tail (the only part `fit` differentiates).
+ *
+ * Keras has no such function: under TensorFlow's graph mode a frozen base costs no gradient
+ * memory. TF.js records every op of `apply` on the tape, so training InceptionV3 with all but 15
+ * layers frozen would hold activations of the whole network; splitting keeps the tape to the tail.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { TrainingError } from './errors';
+import { checkInteger } from '../util/validate';
+
+/** TF.js's internal graph node (engine/topology.ts `Node`), the fields this module reads. */
+interface GraphNode {
+  inputTensors: tf.SymbolicTensor[];
+  outputTensors: tf.SymbolicTensor[];
+  callArgs?: Record<string, unknown>;
+}
+type GraphLayer = tf.layers.Layer & { inboundNodes: GraphNode[] };
+
+/** Options of {@link splitFrozenPrefix}. */
+export interface SplitFrozenPrefixArgs {
+  /** Smallest number of non-input layers worth splitting off; a shorter frozen prefix gives `prefix: null`. Default 1. */
+  minLayers?: number;
+}
+
+/** Result of {@link splitFrozenPrefix}. */
+export interface FrozenSplit {
+  /** Model from the original inputs to the cut tensors (inference only), or null when nothing is frozen. */
+  prefix: tf.LayersModel | null;
+  /** Model from the cut tensors to the original outputs, sharing the original layers (and weights). The original model when `prefix` is null. */
+  tail: tf.LayersModel;
+  /** Names of the tensors crossing the cut, in the order of `prefix.outputs` and `tail.inputs`. */
+  cutTensors: string[];
+  /** Number of `model.layers` entries (input layers included) in the prefix; 0 when `prefix` is null. */
+  prefixLayerCount: number;
+}
+
+/** A layer is "frozen" for the prefix when it cannot change in training: not trainable, or without weights. */
+function isFrozen(layer: tf.layers.Layer): boolean {
+  return !layer.trainable || layer.weights.length === 0;
+}
+
+/** Keys of the nodes that belong to `model` (TF.js keeps them in `containerNodes` as `<layer>_ib-<index>`). */
+function modelNodes(model: tf.LayersModel, layer: GraphLayer): GraphNode[] {
+  const keys = (model as unknown as { containerNodes?: Set<string> }).containerNodes;
+  return layer.inboundNodes.filter((_, i) => keys === undefined || keys.has(`${layer.name}_ib-${i}`));
+}
+
+const BN_PATCHED = Symbol.for('transferlab.bnRespectsTrainable');
+
+/**
+ * Makes TF.js BatchNormalization layers follow Keras: a layer with `trainable = false` runs in
+ * inference mode even when called with `training: true` (TF.js ignores `trainable` there and would
+ * update the moving statistics of a frozen layer). Idempotent; the check reads `trainable` at call
+ * time, so unfreezing later works.
+ *
+ * @param model - any layers model; its BatchNormalization layers are patched in place
+ */
+export function makeBatchNormRespectTrainable(model: tf.LayersModel): void {
+  for (const layer of model.layers) {
+    if (layer.getClassName() !== 'BatchNormalization') continue;
+    const patched = layer as tf.layers.Layer & { [BN_PATCHED]?: boolean };
+    if (patched[BN_PATCHED]) continue;
+    const call = layer.call.bind(layer);
+    layer.call = (inputs, kwargs) => call(inputs, { ...kwargs, training: kwargs?.training === true && layer.trainable });
+    patched[BN_PATCHED] = true;
+  }
+}
+
+const cache = new WeakMap<tf.LayersModel, { key: string; split: FrozenSplit }>();
+
+/**
+ * Finds the longest run of leading frozen layers of a functional model (in `model.layers` order,
+ * which is topological) and splits the model there.
+ *
+ * The prefix is `tf.model({ inputs: model.inputs, outputs: <cut tensors> })`; the tail is a new
+ * model whose inputs are fresh `tf.input`s shaped like the cut tensors and whose layers are the
+ * original tail layer objects re-applied in topological order (shared weights: training the tail
+ * trains `model`). The cut may cross several tensors (InceptionV3 frozen up to the middle of the
+ * `mixed10` block) and the tail may mix cut tensors with its own. The result is cached per model
+ * and per trainable pattern, so repeated calls (every `fit`) do not add graph nodes.
+ *
+ * Re-applying adds inbound nodes to the tail layers, so afterwards `layer.output` of those layers
+ * is ambiguous in TF.js (use `getOutputAt(0)`); the original model keeps working.
+ *
+ * @param model - a functional `tf.LayersModel` (a `tf.sequential` works too)
+ * @param args - see {@link SplitFrozenPrefixArgs}
+ * @returns see {@link FrozenSplit}; no tensors are allocated
+ * @throws TrainingError when a frozen layer is applied more than once in the model (shared
+ *   across the cut), which this splitter does not support
+ * @example
+ * base.layers.slice(0, -15).forEach((l) => (l.trainable = false));
+ * const { prefix, tail, cutTensors } = splitFrozenPrefix(model);
+ * const features = prefix!.predict(images) as tf.Tensor[];
+ */
+export function splitFrozenPrefix(model: tf.LayersModel, args: SplitFrozenPrefixArgs = {}): FrozenSplit {
+  const minLayers = checkInteger('minLayers', args.minLayers ?? 1, 0);
+  const layers = model.layers as GraphLayer[];
+  const key = `${minLayers}|${layers.map((l) => (isFrozen(l) ? '0' : '1')).join('')}`;
+  const cached = cache.get(model);
+  if (cached && cached.key === key) return cached.split;
+
+  let k = 0;
+  while (k < layers.length && isFrozen(layers[k])) k++;
+  const inputLayerCount = (n: number): number => layers.slice(0, n).filter((l) => l.getClassName() === 'InputLayer').length;
+  const nothingFrozen = k - inputLayerCount(k) < Math.max(1, minLayers) || k === layers.length;
+  if (nothingFrozen) {
+    const split: FrozenSplit = { prefix: null, tail: model, cutTensors: model.inputs.map((t) => t.name), prefixLayerCount: 0 };
+    cache.set(model, { key, split });
+    return split;
+  }
+
+  const prefixLayers = new Set<tf.layers.Layer>(layers.slice(0, k));
+  const tailLayers = layers.slice(k);
+  // A tensor is on the prefix side when its source layer is a prefix layer.
+  const inPrefix = (t: tf.SymbolicTensor): boolean => prefixLayers.has(t.sourceLayer as tf.layers.Layer);
+
+  // Collect the tail nodes (before re-applying anything) and the tensors crossing the cut.
+  const tailNodes: Array<{ layer: GraphLayer; node: GraphNode }> = [];
+  for (const layer of tailLayers) {
+    for (const node of modelNodes(model, layer)) tailNodes.push({ layer, node });
+  }
+  for (const layer of layers.slice(0, k)) {
+    if (modelNodes(model, layer).length > 1) {
+      throw new TrainingError(`Expected each frozen layer to be applied once, but layer '${layer.name}' is shared (${modelNodes(model, layer).length} calls). Split the model by hand or pass minLayers larger than the frozen prefix to train it whole.`);
+    }
+  }
+  const cut: tf.SymbolicTensor[] = [];
+  const seen = new Set<number>();
+  const addCut = (t: tf.SymbolicTensor): void => {
+    if (inPrefix(t) && !seen.has(t.id)) {
+      seen.add(t.id);
+      cut.push(t);
+    }
+  };
+  for (const { node } of tailNodes) node.inputTensors.forEach(addCut);
+  model.outputs.forEach(addCut);
+
+  const prefix = tf.model({ inputs: model.inputs, outputs: cut, name: `${model.name}_frozen_prefix` });
+  const mapped = new Map<number, tf.SymbolicTensor>();
+  const tailInputs = cut.map((t, i) => {
+    const input = tf.input({ shape: t.shape.slice(1) as number[], dtype: t.dtype, name: `${model.name}_cut_${i}` });
+    mapped.set(t.id, input);
+    return input;
+  });
+  for (const { layer, node } of tailNodes) {
+    const inputs = node.inputTensors.map((t) => {
+      const m = mapped.get(t.id);
+      if (m === undefined) throw new TrainingError(`Internal error: tensor '${t.name}' feeding layer '${layer.name}' was not computed before it.`);
+      return m;
+    });
+    const callArgs = { ...(node.callArgs ?? {}) };
+    delete callArgs.mask;
+    const out = layer.apply(inputs.length === 1 ? inputs[0] : inputs, callArgs) as tf.SymbolicTensor | tf.SymbolicTensor[];
+    const outs = Array.isArray(out) ? out : [out];
+    node.outputTensors.forEach((t, i) => mapped.set(t.id, outs[i]));
+  }
+  const tailOutputs = model.outputs.map((t) => mapped.get(t.id) as tf.SymbolicTensor);
+  const tail = tf.model({ inputs: tailInputs, outputs: tailOutputs, name: `${model.name}_trainable_tail` });
+  makeBatchNormRespectTrainable(tail);
+  const split: FrozenSplit = { prefix, tail, cutTensors: cut.map((t) => t.name), prefixLayerCount: k };
+  cache.set(model, { key, split });
+  return split;
+}

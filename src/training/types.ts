@@ -1,0 +1,68 @@
+/**
+ * Shared types of the training loop: what `fit` reads batches from, the engine that may run the
+ * frozen prefix instead of TF.js, and the per-epoch / per-batch logs passed to callbacks.
+ */
+import type * as tf from '@tensorflow/tfjs';
+
+/** One batch from a {@link BatchSource}. The caller (fit, evaluate) disposes `xs` and `ys`. */
+export interface Batch {
+  /** Images, `[batch, height, width, channels]`, float32. */
+  xs: tf.Tensor;
+  /** Targets: one-hot `[batch, classes]` (categorical), indices `[batch]` (sparse) or `[batch, 1]` (binary). */
+  ys?: tf.Tensor;
+  /** Source file of each sample, in batch order, when the source knows them. */
+  filepaths?: string[];
+}
+
+/**
+ * Anything `fit`/`evaluate` can draw batches from — structurally what the preprocessing area's
+ * `DirectoryIterator` is (Keras's `DirectoryIterator` / `PyDataset`).
+ *
+ * `next()` is expected to loop forever (wrapping, and possibly reshuffling, at each epoch
+ * boundary); `length` is the number of batches in one pass.
+ */
+export interface BatchSource {
+  /** Batches per pass over the data. */
+  readonly length: number;
+  /** Returns the next batch; the caller disposes its tensors. */
+  next(): Promise<Batch>;
+  /** Restarts at the beginning of a pass (Keras `Iterator.reset`). Called before each validation pass. */
+  reset?(): void;
+  /** True when the same position always yields the same pixels (no augmentation). Passed to a {@link PrefixEngine}. */
+  deterministic?: boolean;
+  /** A key identifying the preprocessing (for caching prefix features). Passed to a {@link PrefixEngine}. */
+  preprocessingKey?: string;
+  /** False when the source keeps file order; `predictIterator` requires it. */
+  shuffle?: boolean;
+  /** Class names, index = label, when the source knows them. */
+  classNames?: string[];
+  /** Class label of every sample in file order, when known. */
+  classes?: ArrayLike<number>;
+}
+
+/** What a {@link PrefixEngine} may use to cache or route a batch. */
+export interface PrefixEngineMeta {
+  /** Source file of each sample. */
+  filepaths?: string[];
+  /** Whether the batch's pixels are a pure function of the files (see {@link BatchSource.deterministic}). */
+  deterministic?: boolean;
+  /** Identifies the preprocessing (see {@link BatchSource.preprocessingKey}). */
+  preprocessingKey?: string;
+}
+
+/**
+ * Runs the frozen prefix of a model outside TF.js (e.g. ONNX Runtime) in inference mode.
+ * `predict` resolves to one tensor per cut tensor, in the order of `splitFrozenPrefix(...).cutTensors`;
+ * the caller disposes them.
+ */
+export interface PrefixEngine {
+  /** Computes the prefix outputs for a batch of images. */
+  predict(x: tf.Tensor4D, meta?: PrefixEngineMeta): Promise<tf.Tensor[]>;
+  /** One line naming the engine and its device, for logs. */
+  describe(): string;
+  /** Releases native resources. */
+  dispose(): void;
+}
+
+/** Keras logs: metric name → value (`loss`, `accuracy`, `val_loss`, `learning_rate`, ...). */
+export type Logs = Record<string, number>;
