@@ -1,0 +1,41 @@
+// Errors of the notebook runner (`transferlab run`). A failing cell is not an error: runNotebook
+// returns a result with `ok: false`. These classes are for problems before or around execution.
+
+/** A `--param` value or name is invalid, or the notebook cannot take parameters. */
+export class ParameterError extends Error {
+  override name = 'ParameterError';
+  /** The parameter concerned, when there is one. */
+  readonly parameter?: string;
+  /** The notebook concerned, when known. */
+  readonly notebook?: string;
+
+  constructor(message: string, details: { parameter?: string; notebook?: string } = {}) {
+    super(message);
+    this.parameter = details.parameter;
+    this.notebook = details.notebook;
+  }
+}
+
+/** No Python with Jupyter's client libraries was found, or the Python driver failed. */
+export class JupyterUnavailableError extends Error {
+  override name = 'JupyterUnavailableError';
+  /** The Python interpreter concerned, when one was chosen. */
+  readonly python?: string;
+
+  constructor(message: string, python?: string) {
+    super(message);
+    this.python = python;
+  }
+}
+
+/** A notebook file cannot be read, parsed or written. */
+export class NotebookFileError extends Error {
+  override name = 'NotebookFileError';
+  /** The file concerned. */
+  readonly path: string;
+
+  constructor(message: string, path: string) {
+    super(message);
+    this.path = path;
+  }
+}
