@@ -1,0 +1,294 @@
+/**
+ * Renders one synthetic axial chest-CT slice (a phantom) into a Float32 canvas: body outline with a
+ * fat layer, two lungs with branching vessels, heart, aorta, vertebra with spinal canal, ribs,
+ * main bronchi, benign distractors in every class, and the class's finding. Then a cheap box blur,
+ * Gaussian noise and a small gain/offset jitter, quantised to 8-bit grayscale.
+ *
+ * Coordinates: image x to the right, y down (anterior at the top, patient's left on the image's
+ * right, the radiological convention). Anatomy is placed in "body units" (u, v) in [-1, 1] relative
+ * to the body ellipse, then rotated and scaled per image.
+ */
+import type { Random } from '../util/random';
+
+/** Which finding to draw. */
+export type PhantomFinding = 'adenocarcinoma' | 'large.cell.carcinoma' | 'normal' | 'squamous.cell.carcinoma';
+
+/** A Float32 grayscale canvas, values nominally in [0, 1]. */
+export interface Canvas {
+  width: number;
+  height: number;
+  data: Float32Array;
+}
+
+/** Where the finding was drawn (image pixels), for tests and teaching. `null` for normal slices. */
+export interface LesionBox {
+  x: number;
+  y: number;
+  radius: number;
+}
+
+const clamp01 = (v: number) => (v < 0 ? 0 : v > 1 ? 1 : v);
+
+/**
+ * Paints an anti-aliased, optionally soft-edged, rotated ellipse: each pixel moves towards `value`
+ * by its coverage (from the signed distance to the edge, first-order) times `alpha`.
+ * With `onlyBelow`, pixels whose current value is not below it are left alone (clipping to lungs).
+ */
+export function paintEllipse(
+  c: Canvas, cx: number, cy: number, rx: number, ry: number, angle: number, value: number,
+  alpha = 1, soft = 1, onlyBelow = Infinity,
+): void {
+  if (rx <= 0 || ry <= 0) return;
+  const cos = Math.cos(angle);
+  const sin = Math.sin(angle);
+  const r = Math.max(rx, ry) + soft + 1;
+  const x0 = Math.max(0, Math.floor(cx - r));
+  const x1 = Math.min(c.width - 1, Math.ceil(cx + r));
+  const y0 = Math.max(0, Math.floor(cy - r));
+  const y1 = Math.min(c.height - 1, Math.ceil(cy + r));
+  const irx2 = 1 / (rx * rx);
+  const iry2 = 1 / (ry * ry);
+  const d = c.data;
+  for (let y = y0; y <= y1; y++) {
+    const dy = y + 0.5 - cy;
+    let i = y * c.width + x0;
+    for (let x = x0; x <= x1; x++, i++) {
+      const dx = x + 0.5 - cx;
+      const u = dx * cos + dy * sin;
+      const w = -dx * sin + dy * cos;
+      const f = u * u * irx2 + w * w * iry2 - 1;
+      const g = 2 * Math.sqrt(u * u * irx2 * irx2 + w * w * iry2 * iry2);
+      const sd = g > 0 ? f / g : -Infinity;
+      const cov = clamp01(0.5 - sd / soft);
+      if (cov <= 0 || d[i] >= onlyBelow) continue;
+      d[i] += (value - d[i]) * cov * alpha;
+    }
+  }
+}
+
+/** Paints an anti-aliased capsule (thick line segment) from (x0, y0) to (x1, y1) with radius r. */
+export function paintSegment(c: Canvas, ax: number, ay: number, bx: number, by: number, r: number, value: number, onlyBelow = Infinity): void {
+  const xa = Math.max(0, Math.floor(Math.min(ax, bx) - r - 1));
+  const xb = Math.min(c.width - 1, Math.ceil(Math.max(ax, bx) + r + 1));
+  const ya = Math.max(0, Math.floor(Math.min(ay, by) - r - 1));
+  const yb = Math.min(c.height - 1, Math.ceil(Math.max(ay, by) + r + 1));
+  const vx = bx - ax;
+  const vy = by - ay;
+  const len2 = vx * vx + vy * vy || 1e-9;
+  const d = c.data;
+  for (let y = ya; y <= yb; y++) {
+    let i = y * c.width + xa;
+    for (let x = xa; x <= xb; x++, i++) {
+      const px = x + 0.5 - ax;
+      const py = y + 0.5 - ay;
+      let t = (px * vx + py * vy) / len2;
+      t = t < 0 ? 0 : t > 1 ? 1 : t;
+      const ex = px - t * vx;
+      const ey = py - t * vy;
+      const cov = clamp01(0.5 - (Math.sqrt(ex * ex + ey * ey) - r));
+      if (cov <= 0 || d[i] >= onlyBelow) continue;
+      d[i] += (value - d[i]) * cov;
+    }
+  }
+}
+
+/** In-place separable box blur with edge clamping (running sums, O(pixels) per pass). */
+export function boxBlur(c: Canvas, radius: number): void {
+  if (radius < 1) return;
+  const { width: w, height: h, data } = c;
+  const tmp = new Float32Array(Math.max(w, h));
+  const norm = 1 / (2 * radius + 1);
+  const pass = (len: number, count: number, stride: number, step: number) => {
+    for (let k = 0; k < count; k++) {
+      const base = k * stride;
+      let sum = 0;
+      for (let j = -radius; j <= radius; j++) sum += data[base + Math.min(len - 1, Math.max(0, j)) * step];
+      for (let j = 0; j < len; j++) {
+        tmp[j] = sum * norm;
+        sum += data[base + Math.min(len - 1, j + radius + 1) * step] - data[base + Math.max(0, j - radius) * step];
+      }
+      for (let j = 0; j < len; j++) data[base + j * step] = tmp[j];
+    }
+  };
+  pass(w, h, w, 1);
+  pass(h, w, 1, w);
+}
+
+const LUNG = 0.1;
+const ONLY_LUNG = 0.3;
+
+/**
+ * Renders one slice.
+ *
+ * @param rng - the image's own generator (one per image keeps images independent of order)
+ * @param finding - the class's finding
+ * @param width - image width in pixels
+ * @param height - image height in pixels
+ * @returns 8-bit grayscale pixels (row-major) and where the finding was drawn
+ */
+export function renderPhantomSlice(rng: Random, finding: PhantomFinding, width: number, height: number): { pixels: Uint8Array; lesion: LesionBox | null } {
+  const c: Canvas = { width, height, data: new Float32Array(width * height) };
+  c.data.fill(0.02);
+  const theta = rng.uniform(-5, 5) * (Math.PI / 180);
+  const cx = width * (0.5 + rng.uniform(-0.03, 0.03));
+  const cy = height * (0.5 + rng.uniform(-0.03, 0.03));
+  const bw = width * rng.uniform(0.4, 0.47);
+  const bh = height * rng.uniform(0.4, 0.46);
+  const cos = Math.cos(theta);
+  const sin = Math.sin(theta);
+  const X = (u: number, v: number) => cx + u * bw * cos - v * bh * sin;
+  const Y = (u: number, v: number) => cy + u * bw * sin + v * bh * cos;
+  const unit = Math.min(bw, bh);
+  const j = (a: number) => rng.uniform(-a, a);
+  const ellipse = (u: number, v: number, ru: number, rv: number, a: number, value: number, alpha = 1, soft = 1, onlyBelow = Infinity) =>
+    paintEllipse(c, X(u, v), Y(u, v), ru * bw, rv * bh, theta + a, value, alpha, soft, onlyBelow);
+
+  // Table under the patient, body with subcutaneous fat, muscle/soft tissue.
+  paintSegment(c, 0, Y(0, 1.12), width, Y(0, 1.12), Math.max(1, unit * 0.02), 0.3);
+  ellipse(0, 0, 1, 1, 0, 0.36);
+  ellipse(0, 0.01, 0.93 + j(0.02), 0.91 + j(0.02), 0, 0.5);
+
+  // Lungs (image left = patient's right lung, a little larger).
+  const lungs = [
+    { u: -0.43 + j(0.03), v: -0.03 + j(0.03), ru: 0.35 + j(0.03), rv: 0.66 + j(0.04), a: -0.12 + j(0.05) },
+    { u: 0.45 + j(0.03), v: -0.01 + j(0.03), ru: 0.32 + j(0.03), rv: 0.63 + j(0.04), a: 0.12 + j(0.05) },
+  ];
+  for (const l of lungs) ellipse(l.u, l.v, l.ru, l.rv, l.a, LUNG + j(0.02));
+
+  // Vessels: small trees from each hilum, clipped to the lungs.
+  for (const side of [-1, 1]) {
+    const hu = side * 0.2;
+    const hv = 0.08;
+    const branches = 6 + rng.int(4);
+    for (let b = 0; b < branches; b++) {
+      let ang = rng.uniform(-Math.PI, Math.PI);
+      let x = X(hu, hv);
+      let y = Y(hu, hv);
+      let r = unit * rng.uniform(0.012, 0.022);
+      const steps = 4 + rng.int(4);
+      for (let s = 0; s < steps && r > 0.4; s++) {
+        const len = unit * rng.uniform(0.06, 0.12);
+        const nx = x + Math.cos(ang) * len * (side > 0 ? 1 : 1);
+        const ny = y + Math.sin(ang) * len;
+        paintSegment(c, x, y, nx, ny, r, 0.47 + j(0.04), ONLY_LUNG);
+        if (rng.next() < 0.35) {
+          const ba = ang + rng.uniform(0.4, 0.9) * (rng.next() < 0.5 ? -1 : 1);
+          paintSegment(c, nx, ny, nx + Math.cos(ba) * len * 0.8, ny + Math.sin(ba) * len * 0.8, r * 0.6, 0.46, ONLY_LUNG);
+        }
+        x = nx;
+        y = ny;
+        ang += j(0.35);
+        r *= rng.uniform(0.7, 0.85);
+      }
+    }
+    // Vessel cross-sections: bright dots.
+    const dots = 6 + rng.int(10);
+    const l = lungs[side < 0 ? 0 : 1];
+    for (let k = 0; k < dots; k++) {
+      const t = rng.uniform(0, 2 * Math.PI);
+      const rr = Math.sqrt(rng.next()) * 0.9;
+      paintEllipse(c, X(l.u + Math.cos(t) * l.ru * rr, l.v + Math.sin(t) * l.rv * rr), Y(l.u + Math.cos(t) * l.ru * rr, l.v + Math.sin(t) * l.rv * rr),
+        unit * rng.uniform(0.006, 0.014), unit * rng.uniform(0.006, 0.014), 0, 0.5, 1, 1, ONLY_LUNG);
+    }
+  }
+
+  // Mediastinum: heart, aortas, pulmonary trunk; spine; ribs.
+  ellipse(0.14 + j(0.04), -0.2 + j(0.04), 0.3 + j(0.03), 0.33 + j(0.03), -0.35 + j(0.1), 0.56 + j(0.02));
+  ellipse(0.0 + j(0.02), -0.42 + j(0.03), 0.09, 0.1, 0, 0.6);
+  ellipse(0.13 + j(0.02), 0.42 + j(0.03), 0.09 + j(0.01), 0.1 + j(0.01), 0, 0.6);
+  ellipse(0, 0.63, 0.16, 0.16, 0, 0.95);
+  ellipse(0, 0.63, 0.13, 0.13, 0, 0.74 + j(0.04));
+  ellipse(0, 0.84, 0.06, 0.06, 0, 0.32);
+  ellipse(0, 0.94, 0.035, 0.07, 0, 0.88);
+  const ribs = 10 + rng.int(5);
+  for (let k = 0; k < ribs; k++) {
+    const t = (k / ribs) * 2 * Math.PI + j(0.1);
+    if (Math.abs(Math.sin(t)) > 0.97) continue; // none straight over the sternum or spine
+    ellipse(Math.cos(t) * 0.87, Math.sin(t) * 0.86, 0.035, 0.045, t, 0.88, 1, 1.2);
+  }
+  // Main bronchi: a soft-tissue wall, air inside.
+  const bronchi = [
+    { u: -0.11 + j(0.02), v: 0.12 + j(0.02) },
+    { u: 0.12 + j(0.02), v: 0.14 + j(0.02) },
+  ];
+  for (const b of bronchi) {
+    ellipse(b.u, b.v, 0.065, 0.07, 0, 0.5);
+    ellipse(b.u, b.v, 0.045, 0.05, 0, 0.03);
+  }
+
+  // Benign distractors in every class: small nodules, a calcified granuloma, hilar lymph nodes.
+  const nodules = rng.int(4);
+  for (let k = 0; k < nodules; k++) {
+    const l = lungs[rng.int(2)];
+    const t = rng.uniform(0, 2 * Math.PI);
+    const rr = Math.sqrt(rng.next()) * 0.8;
+    const rad = rng.uniform(0.015, 0.04);
+    ellipse(l.u + Math.cos(t) * l.ru * rr, l.v + Math.sin(t) * l.rv * rr, rad, rad, 0, rng.uniform(0.35, 0.52), 1, 1.5, ONLY_LUNG);
+  }
+  if (rng.next() < 0.25) {
+    const l = lungs[rng.int(2)];
+    ellipse(l.u + j(0.5) * l.ru, l.v + j(0.6) * l.rv, 0.013, 0.013, 0, 0.92, 1, 1, ONLY_LUNG);
+  }
+  if (rng.next() < 0.35) {
+    const side = rng.next() < 0.5 ? -1 : 1;
+    const rad = rng.uniform(0.035, 0.065);
+    ellipse(side * rng.uniform(0.2, 0.27), rng.uniform(0.0, 0.15), rad, rad * rng.uniform(0.8, 1.2), 0, 0.5, 1, 1.5);
+  }
+
+  // The finding, always in the patient's left lung (image right).
+  let lesion: LesionBox | null = null;
+  const L = lungs[1];
+  const lesionBlob = (u: number, v: number, rad: number, value: number, lobes: number, soft: number) => {
+    ellipse(u, v, rad, rad * rng.uniform(0.8, 1.2), j(1), value, 1, soft);
+    for (let k = 0; k < lobes; k++) {
+      const t = rng.uniform(0, 2 * Math.PI);
+      const lr = rad * rng.uniform(0.4, 0.7);
+      ellipse(u + Math.cos(t) * rad * 0.6, v + Math.sin(t) * rad * 0.6, lr, lr, 0, value, 1, soft);
+    }
+    lesion = { x: X(u, v), y: Y(u, v), radius: rad * unit };
+  };
+  if (finding === 'adenocarcinoma') {
+    // Peripheral nodule, lateral or posterior, lower half of the lung; sometimes small and faint.
+    const t = rng.uniform(-0.9, 1.4);
+    const faint = rng.next() < 0.3;
+    const rad = faint ? rng.uniform(0.025, 0.045) : rng.uniform(0.045, 0.09);
+    const inset = 0.72 - rad * 1.2;
+    const value = LUNG + (faint ? rng.uniform(0.2, 0.32) : rng.uniform(0.3, 0.45));
+    lesionBlob(L.u + Math.cos(t) * L.ru * inset, L.v + 0.15 + Math.sin(t) * L.rv * inset * 0.8, rad, value, 1 + rng.int(3), faint ? 2 : 1.5);
+  } else if (finding === 'large.cell.carcinoma') {
+    // Large lobulated mass at the left hilum.
+    const rad = rng.uniform(0.11, 0.19);
+    lesionBlob(0.29 + j(0.05), 0.02 + j(0.08), rad, rng.uniform(0.46, 0.56), 3 + rng.int(3), 1.5);
+  } else if (finding === 'squamous.cell.carcinoma') {
+    // Central mass hugging the left main bronchus; some cavitate.
+    const b = bronchi[1];
+    const rad = rng.uniform(0.07, 0.12);
+    const u = b.u + 0.06 + rad * 0.7 + j(0.02);
+    const v = b.v + j(0.08);
+    lesionBlob(u, v, rad, rng.uniform(0.48, 0.56), 1 + rng.int(3), 1.2);
+    ellipse(b.u, b.v, 0.03, 0.035, 0, 0.03); // narrowed bronchus
+    if (rng.next() < 0.35) ellipse(u + j(rad * 0.3), v + j(rad * 0.3), rad * 0.35, rad * 0.3, j(1), 0.06, 1, 1.5);
+  }
+
+  // Image formation: blur, noise, gain/offset, quantise.
+  boxBlur(c, width > 360 && rng.next() < 0.5 ? 2 : 1);
+  const noise = rng.uniform(0.012, 0.035);
+  const gain = rng.uniform(0.92, 1.08);
+  const offset = rng.uniform(-0.03, 0.03);
+  const pixels = new Uint8Array(width * height);
+  const d = c.data;
+  const scale = 255 * gain;
+  const shift = 255 * offset;
+  for (let i = 0; i < d.length; i += 2) {
+    // Box–Muller, two samples per pair of uniforms, inlined (this loop dominates the render).
+    const r = noise * Math.sqrt(-2 * Math.log(1 - rng.next()));
+    const t = 2 * Math.PI * rng.next();
+    const a = (d[i] + r * Math.cos(t)) * scale + shift;
+    pixels[i] = a <= 0 ? 0 : a >= 255 ? 255 : Math.round(a);
+    if (i + 1 < d.length) {
+      const b = (d[i + 1] + r * Math.sin(t)) * scale + shift;
+      pixels[i + 1] = b <= 0 ? 0 : b >= 255 ? 255 : Math.round(b);
+    }
+  }
+  return { pixels, lesion };
+}
