@@ -63,10 +63,13 @@ export interface FlowFromDirectoryArgs {
 }
 
 /** One batch. `xs` and `ys` belong to the caller, who disposes them. */
-export interface Batch {
+export interface ImageBatch {
   /** Images, `[n, height, width, channels]`, float32. */
   xs: tf.Tensor4D;
-  /** Labels per `classMode` (one-hot `[n, K]`, `[n]` indices, a copy of xs), absent for null. */
+  /**
+   * Labels per `classMode`: one-hot `[n, K]` (categorical), indices `[n]` (sparse), `[n, 1]` (binary —
+   * Keras gives `(n,)`; TF.js losses want the prediction's shape), a copy of xs (input); absent for null.
+   */
   ys?: tf.Tensor;
   /** Absolute-ish paths (directory joined with filename) of the images, in batch order. */
   filepaths: string[];
@@ -239,6 +242,11 @@ export class DirectoryIterator {
     if (args.verbose ?? true) console.log(`Found ${this.samples} images belonging to ${this.numClasses} classes.`);
   }
 
+  /** Class names in label order. */
+  get classNames(): string[] {
+    return Object.keys(this.classIndices).sort((a, b) => this.classIndices[a] - this.classIndices[b]);
+  }
+
   /** Batches per epoch, rounded up (Keras `__len__`). */
   get length(): number {
     return Math.ceil(this.samples / this.batchSize);
@@ -337,7 +345,7 @@ export class DirectoryIterator {
     return out;
   }
 
-  private toBatch(indices: number[], xsData: Float32Array): Batch {
+  private toBatch(indices: number[], xsData: Float32Array): ImageBatch {
     const n = indices.length;
     const [h, w, c] = this.imageShape;
     const xs = tf.tensor4d(xsData, [n, h, w, c]);
@@ -346,8 +354,10 @@ export class DirectoryIterator {
       const y = new Float32Array(n * this.numClasses);
       indices.forEach((j, i) => (y[i * this.numClasses + this.classes[j]] = 1));
       ys = tf.tensor2d(y, [n, this.numClasses]);
-    } else if (this.classMode === 'binary' || this.classMode === 'sparse') {
+    } else if (this.classMode === 'sparse') {
       ys = tf.tensor1d(Float32Array.from(indices, (j) => this.classes[j]));
+    } else if (this.classMode === 'binary') {
+      ys = tf.tensor2d(Float32Array.from(indices, (j) => this.classes[j]), [n, 1]);
     } else if (this.classMode === 'input') {
       ys = tf.tensor4d(xsData.slice(), [n, h, w, c]);
     }
@@ -358,10 +368,10 @@ export class DirectoryIterator {
    * The next batch of the endless stream (Keras `__next__`): the last batch of an epoch may be smaller,
    * and the following call starts a new, reshuffled epoch.
    *
-   * @returns a {@link Batch}; the caller disposes `xs` and `ys`
+   * @returns a {@link ImageBatch}; the caller disposes `xs` and `ys`
    * @throws {ImageDecodeError} naming the file when an image cannot be decoded
    */
-  async next(): Promise<Batch> {
+  async next(): Promise<ImageBatch> {
     if (this.samples === 0) throw new DirectoryScanError(this.directory, 'no images were found, so there is nothing to iterate over.');
     const item = this.queue.length > 0 ? (this.queue.shift() as Planned) : this.planNext();
     while (this.queue.length < this.prefetch) this.queue.push(this.planNext());
@@ -370,14 +380,14 @@ export class DirectoryIterator {
   }
 
   /**
-   * Batch `i` of the current epoch order (Keras `__getitem__`); seeds augmentation from
+   * ImageBatch `i` of the current epoch order (Keras `__getitem__`); seeds augmentation from
    * `seed + totalBatchesSeen` and counts as one batch seen. Discards prefetched batches.
    *
    * @param i - 0 ≤ i < `length`
-   * @returns a {@link Batch} (caller disposes)
+   * @returns a {@link ImageBatch} (caller disposes)
    * @throws {RangeError} when `i` is out of range
    */
-  async batch(i: number): Promise<Batch> {
+  async batch(i: number): Promise<ImageBatch> {
     if (!Number.isInteger(i) || i < 0 || i >= this.length) {
       throw new RangeError(`Asked to retrieve batch ${i}, but the iterator has length ${this.length}.`);
     }
@@ -403,7 +413,7 @@ export class DirectoryIterator {
   }
 
   /** Iterates over ONE epoch from its start (calls `reset()` first). Each batch is the caller's to dispose. */
-  async *[Symbol.asyncIterator](): AsyncGenerator<Batch> {
+  async *[Symbol.asyncIterator](): AsyncGenerator<ImageBatch> {
     this.reset();
     for (let i = 0; i < this.length; i++) yield await this.next();
   }

@@ -33,7 +33,7 @@ export {
   type ShiftRange,
   type TransformParams,
 } from './image-data-generator';
-export { DirectoryIterator, type Batch, type ClassMode, type FlowFromDirectoryArgs } from './directory-iterator';
+export { DirectoryIterator, type ImageBatch, type ClassMode, type FlowFromDirectoryArgs } from './directory-iterator';
 export {
   alignClassIndices,
   describeClassMismatch,
