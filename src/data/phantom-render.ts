@@ -193,7 +193,7 @@ export function renderPhantomSlice(rng: Random, finding: PhantomFinding, width: 
   }
 
   // Mediastinum: heart, aortas, pulmonary trunk; spine; ribs.
-  ellipse(0.14 + j(0.04), -0.2 + j(0.04), 0.3 + j(0.03), 0.33 + j(0.03), -0.35 + j(0.1), 0.56 + j(0.02));
+  ellipse(0.13 + j(0.04), -0.27 + j(0.04), 0.3 + j(0.03), 0.28 + j(0.03), -0.35 + j(0.1), 0.56 + j(0.02));
   ellipse(0.0 + j(0.02), -0.42 + j(0.03), 0.09, 0.1, 0, 0.6);
   ellipse(0.13 + j(0.02), 0.42 + j(0.03), 0.09 + j(0.01), 0.1 + j(0.01), 0, 0.6);
   ellipse(0, 0.63, 0.16, 0.16, 0, 0.95);
@@ -258,7 +258,7 @@ export function renderPhantomSlice(rng: Random, finding: PhantomFinding, width: 
   } else if (finding === 'large.cell.carcinoma') {
     // Large lobulated mass at the left hilum.
     const rad = rng.uniform(0.11, 0.19);
-    lesionBlob(0.29 + j(0.05), 0.02 + j(0.08), rad, rng.uniform(0.46, 0.56), 3 + rng.int(3), 1.5);
+    lesionBlob(0.33 + j(0.04), 0.1 + j(0.07), rad, rng.uniform(0.46, 0.56), 3 + rng.int(3), 1.5);
   } else if (finding === 'squamous.cell.carcinoma') {
     // Central mass hugging the left main bronchus; some cavitate.
     const b = bronchi[1];

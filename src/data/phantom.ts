@@ -136,7 +136,7 @@ function planFolder(seed: number, folder: number, n: number, finding: PhantomFin
 
 async function encode(item: PhantomItem): Promise<Buffer> {
   const { pixels } = renderPhantomSlice(createRandom(item.seed), item.finding, item.width, item.height);
-  const img = sharp(Buffer.from(pixels.buffer, pixels.byteOffset, pixels.length), { raw: { width: item.width, height: item.height, channels: 1 } });
+  const img = sharp(Buffer.from(pixels.buffer, pixels.byteOffset, pixels.length), { raw: { width: item.width, height: item.height, channels: 1 } }).toColourspace('b-w');
   return item.format === 'png' ? img.png({ compressionLevel: 6 }).toBuffer() : img.jpeg({ quality: item.quality }).toBuffer();
 }
 
