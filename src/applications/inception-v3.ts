@@ -13,7 +13,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { getFile, kerasHome } from '../data/get-file';
+import { getFile, kerasHome, type GetFileArgs } from '../data/get-file';
 import { BatchNormalization } from '../layers/batch-normalization';
 import { deriveSeed } from '../util/random';
 import { checkBoolean, checkInteger, checkOneOf, invalidParameterError } from '../util/validate';
@@ -63,6 +63,8 @@ export interface InceptionV3Args {
   seed?: number;
   /** Keras cache folder for downloads (`models/` inside it). Default `$KERAS_HOME` or `~/.keras`. */
   cacheDir?: string;
+  /** Further options for the download through `getFile` (`retry`, `timeoutMs`, `quiet`, `env`, `ca`, ...). Default `{}`. */
+  download?: Omit<GetFileArgs, 'fileHash' | 'md5Hash' | 'cacheSubdir' | 'cacheDir' | 'extract' | 'untar'>;
 }
 
 /** Keras's auto-naming in a fresh session: `conv2d`, `conv2d_1`, `conv2d_2`, ... */
@@ -298,10 +300,10 @@ export async function InceptionV3(args: InceptionV3Args = {}): Promise<tf.Layers
       const [fname, url, md5] = includeTop
         ? ['inception_v3_weights_tf_dim_ordering_tf_kernels.h5', INCEPTION_V3_WEIGHTS_PATH, INCEPTION_V3_WEIGHTS_MD5]
         : ['inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5', INCEPTION_V3_WEIGHTS_PATH_NO_TOP, INCEPTION_V3_WEIGHTS_NO_TOP_MD5];
-      const cacheDir = args.cacheDir ?? kerasHome();
+      const cacheDir = args.cacheDir ?? kerasHome(args.download?.env);
       let file: string;
       try {
-        file = await getFile(fname, url, { fileHash: md5, cacheSubdir: 'models', cacheDir });
+        file = await getFile(fname, url, { ...args.download, fileHash: md5, cacheSubdir: 'models', cacheDir });
       } catch (err) {
         throw new WeightsUnavailableError(url, path.join(cacheDir, 'models', fname), { cause: err });
       }
