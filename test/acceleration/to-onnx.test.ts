@@ -1,0 +1,131 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs';
+import * as ort from 'onnxruntime-node';
+import { OnnxConversionError, toOnnx } from '../../src/acceleration';
+import { BatchNormalization as TransferlabBatchNormalization } from '../../src/layers';
+import { createRandom } from '../../src/util/random';
+
+/** Gives every weight of the model seeded values; BN variances stay positive, γ near 1. */
+function randomizeWeights(model: tf.LayersModel, seed: number): void {
+  const rnd = createRandom(seed);
+  for (const layer of model.layers) {
+    const values = layer.weights.map((w) => {
+      const size = w.shape.reduce((a, b) => (a as number) * (b as number), 1) as number;
+      const data = new Float32Array(size);
+      const name = w.name;
+      for (let i = 0; i < size; i++) {
+        if (name.includes('moving_variance')) data[i] = 0.5 + rnd.next();
+        else if (name.includes('gamma')) data[i] = 0.5 + rnd.next();
+        else data[i] = (rnd.next() - 0.5) * 0.8;
+      }
+      return tf.tensor(data, w.shape as number[]);
+    });
+    if (values.length) layer.setWeights(values);
+    tf.dispose(values);
+  }
+}
+
+async function compare(model: tf.LayersModel, inputShape: number[], seed: number): Promise<number> {
+  const bytes = toOnnx(model);
+  const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 2 });
+  try {
+    const rnd = createRandom(seed);
+    const x = Float32Array.from({ length: inputShape.reduce((a, b) => a * b, 1) }, () => rnd.next());
+    const expected = tf.tidy(() => (model.predict(tf.tensor(x, inputShape)) as tf.Tensor).dataSync().slice());
+    const result = await session.run({ [session.inputNames[0] as string]: new ort.Tensor('float32', x, inputShape) });
+    const out = result[session.outputNames[0] as string] as ort.Tensor;
+    const expectedShape = (model.outputs[0]!.shape as Array<number | null>).map((d) => d ?? inputShape[0]);
+    assert.deepEqual([...out.dims], expectedShape);
+    const actual = out.data as Float32Array;
+    assert.equal(actual.length, expected.length);
+    const scale = Math.max(1, ...Array.from(expected, Math.abs));
+    let worst = 0;
+    for (let i = 0; i < actual.length; i++) worst = Math.max(worst, Math.abs((actual[i] as number) - (expected[i] as number)) / scale);
+    return worst;
+  } finally {
+    await session.release();
+  }
+}
+
+test.before(async () => { await tf.setBackend('cpu'); });
+
+test('an Inception-style block with folded batch norm matches tfjs on onnxruntime', async () => {
+  const input = tf.input({ shape: [9, 9, 3], name: 'image' });
+  const conv1 = tf.layers.conv2d({ filters: 6, kernelSize: 3, strides: 2, padding: 'same', useBias: false, name: 'conv1' }).apply(input) as tf.SymbolicTensor;
+  const bn1 = tf.layers.batchNormalization({ scale: false, epsilon: 1e-3, name: 'bn1' }).apply(conv1) as tf.SymbolicTensor;
+  const act1 = tf.layers.activation({ activation: 'relu', name: 'relu1' }).apply(bn1) as tf.SymbolicTensor;
+  const b1 = tf.layers.conv2d({ filters: 4, kernelSize: 1, activation: 'relu', name: 'b1x1' }).apply(act1) as tf.SymbolicTensor;
+  const b2 = tf.layers.conv2d({ filters: 4, kernelSize: [1, 3], padding: 'valid', name: 'b1x3' }).apply(act1) as tf.SymbolicTensor;
+  const b2n = new TransferlabBatchNormalization({ name: 'b1x3_bn' }).apply(b2) as tf.SymbolicTensor;
+  const b2s = tf.layers.conv2d({ filters: 4, kernelSize: 3, padding: 'same', name: 'b3x3' }).apply(act1) as tf.SymbolicTensor;
+  const b3 = tf.layers.averagePooling2d({ poolSize: 3, strides: 1, padding: 'same', name: 'avg' }).apply(act1) as tf.SymbolicTensor;
+  const b4 = tf.layers.maxPooling2d({ poolSize: 3, strides: 1, padding: 'same', name: 'max' }).apply(act1) as tf.SymbolicTensor;
+  const mixed = tf.layers.concatenate({ axis: -1, name: 'mixed0' }).apply([b1, b2s, b3, b4]) as tf.SymbolicTensor;
+  const pooled = tf.layers.maxPooling2d({ poolSize: 2, strides: 2, padding: 'valid', name: 'pool' }).apply(mixed) as tf.SymbolicTensor;
+  const gap = tf.layers.globalAveragePooling2d({ name: 'avg_pool' }).apply(pooled) as tf.SymbolicTensor;
+  const d1 = tf.layers.dense({ units: 8, activation: 'relu', name: 'dense1' }).apply(gap) as tf.SymbolicTensor;
+  const dr = tf.layers.dropout({ rate: 0.3, name: 'drop' }).apply(d1) as tf.SymbolicTensor;
+  const out = tf.layers.dense({ units: 4, activation: 'softmax', name: 'predictions' }).apply(dr) as tf.SymbolicTensor;
+  const model = tf.model({ inputs: input, outputs: [out], name: 'mini_inception' });
+  // The valid 1x3 conv with the custom BN is a second output so that it is converted too.
+  const side = tf.model({ inputs: input, outputs: b2n, name: 'side' });
+  randomizeWeights(model, 1);
+  randomizeWeights(side, 2);
+  const names = Buffer.from(toOnnx(model)).toString('latin1');
+  assert.ok(!names.includes('bn1/mul') && names.includes('conv1/W'), 'bn1 is folded into conv1');
+  const before = tf.memory().numTensors;
+  const err = await compare(model, [2, 9, 9, 3], 3);
+  assert.ok(err < 1e-4, `relative error ${err}`);
+  const errSide = await compare(side, [1, 9, 9, 3], 4);
+  assert.ok(errSide < 1e-4, `relative error (rank-4 output, custom BN) ${errSide}`);
+  assert.equal(tf.memory().numTensors, before, 'conversion and comparison leak no tensors');
+  model.dispose();
+});
+
+test('Flatten keeps Keras NHWC order and a standalone batch norm becomes Mul+Add', async () => {
+  const input = tf.input({ shape: [4, 5, 2] });
+  const c = tf.layers.conv2d({ filters: 3, kernelSize: 2, strides: [1, 2], padding: 'valid', activation: 'relu' }).apply(input) as tf.SymbolicTensor;
+  const bn = tf.layers.batchNormalization({}).apply(c) as tf.SymbolicTensor; // after a relu conv: not folded
+  const f = tf.layers.flatten().apply(bn) as tf.SymbolicTensor;
+  const bn2 = tf.layers.batchNormalization({ center: false }).apply(f) as tf.SymbolicTensor;
+  const out = tf.layers.dense({ units: 5, useBias: false }).apply(bn2) as tf.SymbolicTensor;
+  const model = tf.model({ inputs: input, outputs: out });
+  randomizeWeights(model, 5);
+  const err = await compare(model, [3, 4, 5, 2], 6);
+  assert.ok(err < 1e-4, `relative error ${err}`);
+  model.dispose();
+});
+
+test("asymmetric 'same' padding (even sizes, stride 2) matches Keras for conv, max and average pooling", async () => {
+  const input = tf.input({ shape: [8, 6, 2] });
+  const c = tf.layers.conv2d({ filters: 3, kernelSize: 3, strides: 2, padding: 'same' }).apply(input) as tf.SymbolicTensor;
+  const a = tf.layers.averagePooling2d({ poolSize: 3, strides: 2, padding: 'same' }).apply(input) as tf.SymbolicTensor;
+  const m = tf.layers.maxPooling2d({ poolSize: 2, strides: 2, padding: 'same' }).apply(input) as tf.SymbolicTensor;
+  const out = tf.layers.concatenate().apply([c, a, m]) as tf.SymbolicTensor;
+  const model = tf.model({ inputs: input, outputs: out });
+  randomizeWeights(model, 7);
+  const err = await compare(model, [2, 8, 6, 2], 8);
+  assert.ok(err < 1e-4, `relative error ${err}`);
+  model.dispose();
+});
+
+test('the model declares IR version 8 and opset 17 and keeps Keras input names', async () => {
+  const input = tf.input({ shape: [2], name: 'features' });
+  const model = tf.model({ inputs: input, outputs: tf.layers.dense({ units: 1, name: 'y' }).apply(input) as tf.SymbolicTensor });
+  const bytes = toOnnx(model);
+  assert.deepEqual([...bytes.slice(0, 2)], [0x08, 8], 'field 1 (ir_version) = 8 first');
+  const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1 });
+  assert.deepEqual(session.inputNames, ['features']);
+  assert.deepEqual(session.outputNames, ['y:out']);
+  await session.release();
+  model.dispose();
+});
+
+test('unsupported layers fail with OnnxConversionError naming the layer', () => {
+  const input = tf.input({ shape: [4, 4, 1] });
+  const up = tf.layers.upSampling2d({ size: [2, 2], name: 'up' }).apply(input) as tf.SymbolicTensor;
+  const model = tf.model({ inputs: input, outputs: up });
+  assert.throws(() => toOnnx(model), (e: unknown) => e instanceof OnnxConversionError && e.layerName === 'up' && /^Cannot convert layer 'up' \(UpSampling2D\) to ONNX: layer class not supported; supported: InputLayer, Conv2D/.test(e.message));
+  model.dispose();
+});
