@@ -229,6 +229,25 @@ export function resampleAffine(image: ImageArray, m: Matrix3, fillMode: FillMode
       x += r * a10;
       x += c * a11;
       const base = (r * w + c) * ch;
+      if (y >= 0 && y < h - 1 && x >= 0 && x < w - 1) {
+        // Interior fast path: both stencil points in range on both axes, no boundary mapping.
+        const r0 = Math.floor(y);
+        const c0 = Math.floor(x);
+        const wr0 = 1 - (y - r0);
+        const wr1 = 1 - wr0;
+        const wc0 = 1 - (x - c0);
+        const wc1 = 1 - wc0;
+        const p00 = (r0 * w + c0) * ch;
+        const p10 = p00 + w * ch;
+        for (let k = 0; k < ch; k++) {
+          let t = data[p00 + k] * wr0 * wc0;
+          t += data[p00 + ch + k] * wr0 * wc1;
+          t += data[p10 + k] * wr1 * wc0;
+          t += data[p10 + ch + k] * wr1 * wc1;
+          out[base + k] = t;
+        }
+        continue;
+      }
       if (!resolveAxis(y, h, fillMode, ra) || !resolveAxis(x, w, fillMode, ca)) {
         for (let k = 0; k < ch; k++) out[base + k] = cval;
         continue;
