@@ -7,7 +7,7 @@
  * any Keras file.
  */
 import { checkInteger, invalidParameterError, isNumber, isPlainObject } from '../util/validate';
-import { renderSvg } from './svg';
+import { niceTicks, renderSvg } from './svg';
 
 /** Plotly's default colour cycle ("D3 category 10"); traces without a colour take the next one. */
 export const PLOT_COLORS: readonly string[] = [
@@ -34,7 +34,8 @@ export interface ScatterTrace {
 /** Layout subset understood by both plotly.js and our SVG renderer. */
 export interface FigureLayout {
   title: { text: string };
-  xaxis: { title: { text: string } };
+  /** `dtick` is set for integer x values (epochs) so plotly.js does not label 1.5. */
+  xaxis: { title: { text: string }; dtick?: number };
   yaxis: { title: { text: string } };
   /** Width in px. Default 640. */
   width: number;
@@ -111,9 +112,12 @@ function checkSeries(series: unknown, index: number): LineSeries {
 export function figure(data: ScatterTrace[], layout: Partial<FigureLayout> = {}): Figure {
   const width = checkInteger('width', layout.width ?? 640, 200, 4000);
   const height = checkInteger('height', layout.height ?? 400, 150, 4000);
+  const xs = data.flatMap((t) => t.x);
+  const integerX = xs.length > 0 && xs.every((v) => Number.isInteger(v));
+  const dtick = layout.xaxis?.dtick ?? (integerX ? niceTicks(Math.min(...xs), Math.max(...xs), Math.min(8, Math.max(1, xs.length - 1)), true).step : undefined);
   const full: FigureLayout = {
     title: { text: layout.title?.text ?? '' },
-    xaxis: { title: { text: layout.xaxis?.title?.text ?? '' } },
+    xaxis: { title: { text: layout.xaxis?.title?.text ?? '' }, ...(dtick !== undefined ? { dtick } : {}) },
     yaxis: { title: { text: layout.yaxis?.title?.text ?? '' } },
     width,
     height,
