@@ -56,7 +56,7 @@ test('an executed notebook renders both figures with one copy of plotly.js and s
     // nbconvert's lab template adds ≈0.56 MB of its own CSS to any page; our share is plotly.js
     // (≈1.19 MB, once) plus a few kB per figure.
     const size = Buffer.byteLength(html);
-    const styles = (html.match(/<style[\s\S]*?<\/style>/g) ?? []).reduce((n, s) => n + Buffer.byteLength(s), 0);
+    const styles = [...html.matchAll(/<style[\s\S]*?<\/style>/g)].reduce((n, m) => n + Buffer.byteLength(m[0]), 0);
     assert.ok(size - styles < 1_300_000, `HTML without the template's CSS is ${size - styles} bytes`);
     assert.ok(size < 1_600_000 + styles, `HTML is ${size} bytes`);
   } finally {
