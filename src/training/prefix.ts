@@ -68,6 +68,14 @@ export function makeBatchNormRespectTrainable(model: tf.LayersModel): void {
   }
 }
 
+/** The functional graph of a model: a `tf.sequential` keeps one inside (built on demand). */
+function graphOf(model: tf.LayersModel): tf.LayersModel {
+  if (model.getClassName() !== 'Sequential') return model;
+  const seq = model as unknown as { model?: tf.LayersModel; build(): void };
+  if (!seq.model) seq.build();
+  return seq.model as tf.LayersModel;
+}
+
 const cache = new WeakMap<tf.LayersModel, { key: string; split: FrozenSplit }>();
 
 /**
@@ -94,11 +102,12 @@ const cache = new WeakMap<tf.LayersModel, { key: string; split: FrozenSplit }>()
  * const { prefix, tail, cutTensors } = splitFrozenPrefix(model);
  * const features = prefix!.predict(images) as tf.Tensor[];
  */
-export function splitFrozenPrefix(model: tf.LayersModel, args: SplitFrozenPrefixArgs = {}): FrozenSplit {
+export function splitFrozenPrefix(outer: tf.LayersModel, args: SplitFrozenPrefixArgs = {}): FrozenSplit {
   const minLayers = checkInteger('minLayers', args.minLayers ?? 1, 0);
+  const model = graphOf(outer);
   const layers = model.layers as GraphLayer[];
   const key = `${minLayers}|${layers.map((l) => (isFrozen(l) ? '0' : '1')).join('')}`;
-  const cached = cache.get(model);
+  const cached = cache.get(outer);
   if (cached && cached.key === key) return cached.split;
 
   let k = 0;
@@ -106,8 +115,8 @@ export function splitFrozenPrefix(model: tf.LayersModel, args: SplitFrozenPrefix
   const inputLayerCount = (n: number): number => layers.slice(0, n).filter((l) => l.getClassName() === 'InputLayer').length;
   const nothingFrozen = k - inputLayerCount(k) < Math.max(1, minLayers) || k === layers.length;
   if (nothingFrozen) {
-    const split: FrozenSplit = { prefix: null, tail: model, cutTensors: model.inputs.map((t) => t.name), prefixLayerCount: 0 };
-    cache.set(model, { key, split });
+    const split: FrozenSplit = { prefix: null, tail: outer, cutTensors: model.inputs.map((t) => t.name), prefixLayerCount: 0 };
+    cache.set(outer, { key, split });
     return split;
   }
 
@@ -160,6 +169,6 @@ export function splitFrozenPrefix(model: tf.LayersModel, args: SplitFrozenPrefix
   const tail = tf.model({ inputs: tailInputs, outputs: tailOutputs, name: `${model.name}_trainable_tail` });
   makeBatchNormRespectTrainable(tail);
   const split: FrozenSplit = { prefix, tail, cutTensors: cut.map((t) => t.name), prefixLayerCount: k };
-  cache.set(model, { key, split });
+  cache.set(outer, { key, split });
   return split;
 }
