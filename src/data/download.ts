@@ -19,8 +19,6 @@
 import { createWriteStream, promises as fsp } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import * as path from 'node:path';
-import { Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { createProgress, type ProgressMode } from '../runtime/progress';
 import { DownloadError, redactUrl } from './errors';
 import { withFileLock, type FileLockArgs } from './lock';
@@ -175,6 +173,43 @@ async function readPartMeta(file: string): Promise<PartMeta | undefined> {
   }
 }
 
+/**
+ * Streams a response body into `file`. Unlike `pipeline`, a broken connection does not discard
+ * what was already received: the file stream is ended gracefully so every byte that arrived is on
+ * disk (a resume then continues from the true size). Resolves with the network error, if any;
+ * rejects on a disk error.
+ */
+function writeBody(res: IncomingMessage, file: string, flags: 'a' | 'w', onData: (n: number) => void): Promise<Error | undefined> {
+  return new Promise((resolve, reject) => {
+    const ws = createWriteStream(file, { flags, highWaterMark: 1 << 20 });
+    let broken: Error | undefined;
+    let ended = false;
+    const finish = (err?: Error): void => {
+      if (ended) return;
+      ended = true;
+      broken = err;
+      ws.end();
+    };
+    ws.on('error', (err) => {
+      res.destroy();
+      reject(new DownloadError(`Could not write ${file}: ${err.message}. Check free disk space and permissions.`, file));
+    });
+    ws.on('finish', () => resolve(broken));
+    res.on('data', (chunk: Buffer) => {
+      onData(chunk.length);
+      if (!ws.write(chunk)) {
+        res.pause();
+        ws.once('drain', () => res.resume());
+      }
+    });
+    res.on('end', () => finish());
+    res.on('error', (err) => finish(err));
+    res.on('close', () => {
+      if (!res.complete) finish(new Error('connection closed early'));
+    });
+  });
+}
+
 class RetryableError extends Error {
   constructor(
     message: string,
@@ -196,7 +231,24 @@ class RetryableError extends Error {
  * const { path, bytes } = await downloadFile({ url: 'https://example.com/data.zip', dest: '/tmp/data.zip' });
  */
 export async function downloadFile(args: DownloadFileArgs): Promise<DownloadFileResult> {
-  const secrets = args.secrets ?? [];
+  const secrets = [...(args.secrets ?? [])];
+  // `https://user:password@host/file`: send the pair as basic auth (same origin only), never print it.
+  let parsed: URL;
+  try {
+    parsed = new URL(args.url);
+  } catch {
+    throw new DownloadError(`Expected an absolute http(s) URL but received ${redactUrl(args.url)}.`, args.url);
+  }
+  if (parsed.username !== '' || parsed.password !== '') {
+    const pair = `${decodeURIComponent(parsed.username)}:${decodeURIComponent(parsed.password)}`;
+    const token = Buffer.from(pair).toString('base64');
+    if (parsed.password !== '') secrets.push(decodeURIComponent(parsed.password), parsed.password);
+    secrets.push(token);
+    const hasAuth = Object.keys(args.headers ?? {}).some((k) => k.toLowerCase() === 'authorization');
+    parsed.username = '';
+    parsed.password = '';
+    args = { ...args, url: parsed.href, headers: hasAuth ? args.headers : { ...args.headers, Authorization: `Basic ${token}` }, secrets };
+  }
   const rawLog = args.log ?? ((m: string) => process.stderr.write(`${m}\n`));
   const log = (m: string): void => rawLog(scrubSecrets(m, secrets));
   try {
@@ -300,18 +352,11 @@ async function transfer(args: DownloadFileArgs, dest: string, log: (m: string) =
         stream: args.progressStream,
       });
       const p = progress;
-      const counter = new Transform({
-        transform(chunk: Buffer, _enc, cb) {
-          received += chunk.length;
-          p.update(start + received);
-          cb(null, chunk);
-        },
+      const broken = await writeBody(res, part, flags, (n) => {
+        received += n;
+        p.update(start + received);
       });
-      try {
-        await pipeline(res, counter, createWriteStream(part, { flags, highWaterMark: 1 << 20 }));
-      } catch (err) {
-        throw new RetryableError(`the connection broke after ${start + received} bytes (${(err as Error).message})`);
-      }
+      if (broken !== undefined) throw new RetryableError(`the connection broke after ${start + received} bytes (${broken.message})`);
       const size = (await fileSize(part)) ?? 0;
       if (meta.total !== undefined && size !== meta.total) {
         throw new RetryableError(`received ${size} of ${meta.total} bytes`);

@@ -170,6 +170,22 @@ test('a 404 fails at once with the URL and status, without retrying', async () =
   }
 });
 
+test('user:password in the URL becomes basic auth and never appears in errors', async () => {
+  const server = await startKaggleServer();
+  try {
+    await withTmp(async (dir) => {
+      const url = server.fileUrl('missing.bin').replace('http://', 'http://bob:s3cret-pw@');
+      await assert.rejects(
+        downloadFile({ url, dest: path.join(dir, 'd'), quiet: true, retry: fast, env: noProxyEnv }),
+        (err: unknown) => err instanceof DownloadError && err.status === 404 && !`${err.message}${err.stack}${err.url}`.includes('s3cret-pw'),
+      );
+      assert.equal(server.log[0].authorization, true);
+    });
+  } finally {
+    await server.close();
+  }
+});
+
 test('an existing file is reused unless force is set', async () => {
   const server = await startKaggleServer({ files: { 'data.bin': BODY } });
   try {
