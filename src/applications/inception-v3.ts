@@ -65,6 +65,13 @@ export interface InceptionV3Args {
   cacheDir?: string;
   /** Further options for the download through `getFile` (`retry`, `timeoutMs`, `quiet`, `env`, `ca`, ...). Default `{}`. */
   download?: Omit<GetFileArgs, 'fileHash' | 'md5Hash' | 'cacheSubdir' | 'cacheDir' | 'extract' | 'untar'>;
+  /**
+   * What to do when `'imagenet'` weights can neither be downloaded nor found in the cache:
+   * `'error'` throws {@link WeightsUnavailableError}; `'random'` prints that error's explanation as a
+   * warning and returns the model with its seeded random initialization (the walkthrough's
+   * documented offline fallback). Default `'error'`.
+   */
+  weightsFallback?: 'error' | 'random';
 }
 
 /** Keras's auto-naming in a fresh session: `conv2d`, `conv2d_1`, `conv2d_2`, ... */
@@ -143,6 +150,7 @@ export async function InceptionV3(args: InceptionV3Args = {}): Promise<tf.Layers
   // 1. Arguments.
   const includeTop = checkBoolean('includeTop', args.includeTop ?? true);
   const weights = args.weights === undefined ? 'imagenet' : args.weights;
+  const weightsFallback = checkOneOf('weightsFallback', args.weightsFallback ?? 'error', ['error', 'random'] as const);
   if (!(weights === 'imagenet' || weights === null || (typeof weights === 'string' && fs.existsSync(weights)))) {
     throw invalidParameterError('weights', "'imagenet' (pre-training on ImageNet), null (random initialization) or the path of an existing weights file", weights);
   }
@@ -305,7 +313,12 @@ export async function InceptionV3(args: InceptionV3Args = {}): Promise<tf.Layers
       try {
         file = await getFile(fname, url, { ...args.download, fileHash: md5, cacheSubdir: 'models', cacheDir });
       } catch (err) {
-        throw new WeightsUnavailableError(url, path.join(cacheDir, 'models', fname), { cause: err });
+        const unavailable = new WeightsUnavailableError(url, path.join(cacheDir, 'models', fname), { cause: err });
+        if (weightsFallback === 'random') {
+          console.warn(`${unavailable.message}\nContinuing with randomly initialised weights (seed ${args.seed ?? 0}) because weightsFallback is 'random': everything runs, but expect lower accuracy than with ImageNet features.`);
+          return model;
+        }
+        throw unavailable;
       }
       await loadWeightsFromH5(model, file);
     } else if (weights !== null) {

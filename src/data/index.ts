@@ -10,3 +10,4 @@ export { getFile, hashFile, kerasHome, resolveHashAlgorithm, type GetFileArgs, t
 export { ArchiveError } from './errors';
 export { extractArchive, EXTRACT_ARCHIVE_DEFAULTS, type ExtractArchiveArgs, type ExtractResult } from './archive';
 export { chestCtPhantom, CHEST_CT_CLASSES, CHEST_CT_TEST_CLASSES, CHEST_CT_COUNTS, CHEST_CT_DATASET, CHEST_CT_ZIP_NAME, type ChestCtPhantomArgs, type PhantomResult, type ChestCtSplit } from './phantom';
+export { obtainChestCtZip, type ObtainChestCtZipArgs, type ChestCtZip } from './chest-ct';

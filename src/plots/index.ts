@@ -9,3 +9,4 @@ export { plotHistory, type HistoryLike, type PlotHistoryArgs } from './history';
 export { displayImageGrid, type GridImage, type ImageGridArgs } from './image-grid';
 export { displayConfusionMatrix, type ConfusionMatrixArgs, type RenderedConfusionMatrix } from './confusion-matrix';
 export { displayTable, renderTable, type RenderedTable, type TableCell } from './table';
+export { batchToGridImages, loadGridImages, type BatchToGridImagesArgs, type LoadGridImagesArgs } from './grid-sources';

@@ -2,3 +2,5 @@
 export * from './display';
 export * from './progress';
 export * from './backend';
+export { version } from './version';
+export { writeRunMetrics } from './run-metrics';
