@@ -21,7 +21,7 @@ import {
 } from './wasm/threaded-wasm';
 
 export { BackendError } from './backend-error';
-export { registerWasmTrainingKernels, WASM_TRAINING_KERNELS } from './wasm/training-kernels';
+export { registerWasmTrainingKernels, setWasmIm2colByteLimit, WASM_TRAINING_KERNELS } from './wasm/training-kernels';
 
 /** Backends in order of preference. */
 export const BACKEND_NAMES = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;

@@ -12,15 +12,33 @@
  * no padding needs no im2col at all (cols is x reshaped). The product colsᵀ·dy is one matrix
  * multiplication, arranged so that the wasm backend takes its XNNPACK path (untransposed operands;
  * its transposed-operand path is a naive loop, about 5× slower here). Large batches are processed
- * in chunks so the im2col matrix stays under {@link IM2COL_BYTE_LIMIT}.
+ * in chunks so the im2col matrix stays under a limit ({@link setWasmIm2colByteLimit}).
  */
 import * as tf from '@tensorflow/tfjs';
+import { checkInteger } from '../../util/validate';
 
 /** Names of the kernels {@link registerWasmTrainingKernels} provides for the 'wasm' backend. */
 export const WASM_TRAINING_KERNELS: readonly string[] = ['Conv2DBackpropFilter'];
 
-/** Upper bound, in bytes, of one im2col matrix built by the Conv2DBackpropFilter kernel (64 MiB). */
-export const IM2COL_BYTE_LIMIT = 64 * 1024 * 1024;
+let im2colByteLimit = 64 * 1024 * 1024;
+
+/**
+ * Sets the upper bound, in bytes, of one im2col matrix built by the wasm `Conv2DBackpropFilter`
+ * kernel (default 64 MiB). Larger batches are processed in chunks of whole images; lower it on a
+ * machine short of memory, raise it to trade memory for fewer, larger matrix products.
+ *
+ * @param bytes - positive integer (one image always forms a chunk, whatever the limit)
+ * @returns the previous limit
+ * @throws TypeError when `bytes` is not a positive integer
+ * @example
+ * const previous = setWasmIm2colByteLimit(16 * 1024 * 1024);
+ */
+export function setWasmIm2colByteLimit(bytes: number): number {
+  checkInteger('bytes', bytes, 1);
+  const previous = im2colByteLimit;
+  im2colByteLimit = bytes;
+  return previous;
+}
 
 interface Conv2DBackpropFilterAttrs {
   strides: number | [number, number];
@@ -100,7 +118,7 @@ function conv2dBackpropFilter(args: { inputs: tf.NamedTensorInfoMap; attrs?: tf.
       const { filterHeight: fh, filterWidth: fw, inChannels: cin, outHeight: oh, outWidth: ow } = info;
       const bytesPerImage = oh * ow * fh * fw * cin * 4;
       const batch = x.shape[0];
-      const chunk = Math.max(1, Math.min(batch, Math.floor(IM2COL_BYTE_LIMIT / Math.max(1, bytesPerImage))));
+      const chunk = Math.max(1, Math.min(batch, Math.floor(im2colByteLimit / Math.max(1, bytesPerImage))));
       if (chunk >= batch) return filterGradChunk(x, dy, info);
       let sum: tf.Tensor | undefined;
       for (let start = 0; start < batch; start += chunk) {
