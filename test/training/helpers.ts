@@ -81,7 +81,7 @@ export class ArraySource implements BatchSource {
 /** Flattens all weights of a model into plain arrays (for bit-exact comparisons). */
 export function weightValues(model: tf.LayersModel): Record<string, number[]> {
   const out: Record<string, number[]> = {};
-  model.weights.forEach((w, i) => (out[`${i}:${w.name}`] = Array.from(w.read().dataSync())));
+  model.weights.forEach((w, i) => (out[`${i}:${w.name.replace(/_\d+$/, '')}`] = Array.from(w.read().dataSync())));
   return out;
 }
 
