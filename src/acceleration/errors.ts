@@ -13,3 +13,32 @@ export class OnnxConversionError extends Error {
     super(`Cannot convert layer '${layerName}' (${className}) to ONNX: ${reason}`);
   }
 }
+
+/**
+ * A prefix engine was asked to run a prefix that no longer matches what it was built for: a layer
+ * of the prefix became trainable (unfrozen), or the prefix's layers changed. Carries the layer.
+ */
+export class PrefixEngineStaleError extends Error {
+  override readonly name = 'PrefixEngineStaleError';
+
+  /**
+   * @param layerName - the first prefix layer that changed
+   * @param reason - what changed and what to do
+   */
+  constructor(readonly layerName: string, reason: string) {
+    super(`The ONNX prefix engine is stale: ${reason}`);
+  }
+}
+
+/** A feature-cache file could not be read or written; carries the path. */
+export class FeatureCacheError extends Error {
+  override readonly name = 'FeatureCacheError';
+
+  /**
+   * @param path - the cache file or folder
+   * @param reason - what went wrong and what to do
+   */
+  constructor(readonly path: string, reason: string) {
+    super(`Feature cache ${path}: ${reason}`);
+  }
+}

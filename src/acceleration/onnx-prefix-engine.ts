@@ -1,0 +1,246 @@
+/**
+ * A PrefixEngine that runs the frozen prefix of a model (from `splitFrozenPrefix`) on ONNX Runtime
+ * (onnxruntime-node, native CPU) instead of TF.js: the prefix is converted with `toOnnx`, fed NHWC
+ * float32 and its outputs come back as TF.js tensors in the cut order. With a FeatureCache,
+ * deterministic batches reuse per-image outputs and run only the misses.
+ *
+ * The engine remembers what it converted: the identity of every weight's storage (TF.js gives a
+ * variable new storage on every `assign`, hence on `setWeights`/`loadWeights`) and the trainable
+ * flags. Changed weights rebuild the session before the next batch; a prefix layer that became
+ * trainable (unfrozen) makes `predict` throw, because the split itself is then different.
+ *
+ * No Keras original.
+ */
+import { createHash } from 'node:crypto';
+import * as os from 'node:os';
+import * as tf from '@tensorflow/tfjs';
+import type * as Ort from 'onnxruntime-node';
+import { PrefixEngineStaleError } from './errors';
+import type { FeatureCache, CachedFeatures } from './feature-cache';
+import { toOnnx } from './to-onnx';
+import type { PrefixEngine, PrefixEngineMeta } from '../training/types';
+import { checkInteger } from '../util/validate';
+
+/** Options of {@link createOnnxPrefixEngine}. */
+export interface OnnxPrefixEngineArgs {
+  /** ONNX Runtime intra-op threads, 1–1024. Default `os.availableParallelism()`. */
+  threads?: number;
+  /** Per-image cache of prefix outputs for deterministic batches, or false. Default false (none). */
+  cache?: FeatureCache | false;
+}
+
+/** Counters of an {@link OnnxPrefixEngine}. */
+export interface OnnxPrefixEngineStats {
+  /** Batches asked for. */
+  batches: number;
+  /** ONNX Runtime calls made (a batch answered wholly from the cache makes none). */
+  runs: number;
+  /** Samples computed by ONNX Runtime. */
+  samples: number;
+  /** Times the session was rebuilt because the prefix's weights changed. */
+  rebuilds: number;
+}
+
+let ortModule: typeof Ort | undefined;
+
+/**
+ * Loads onnxruntime-node (lazily, so that the library works where it is missing).
+ *
+ * @returns the module
+ * @throws Error from `require` when the package or its native binary is unavailable
+ */
+export function loadOnnxRuntime(): typeof Ort {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  ortModule ??= require('onnxruntime-node') as typeof Ort;
+  return ortModule;
+}
+
+type Variable = { dataId: object };
+
+function storageOf(prefix: tf.LayersModel): object[] {
+  return prefix.weights.map((w) => (w.read() as unknown as Variable).dataId);
+}
+
+function product(dims: ReadonlyArray<number>): number {
+  return dims.reduce((a, b) => a * b, 1);
+}
+
+/**
+ * Runs a frozen prefix on ONNX Runtime. Create with {@link createOnnxPrefixEngine}.
+ */
+export class OnnxPrefixEngine implements PrefixEngine {
+  /** Intra-op threads of the session. */
+  readonly threads: number;
+  /** The cache, or undefined. */
+  readonly cache: FeatureCache | undefined;
+  private session!: Ort.InferenceSession;
+  private outputOrder: string[] = [];
+  private storage: object[] = [];
+  private trainable: boolean[] = [];
+  private fingerprintValue = '';
+  private disposed = false;
+  private readonly counters: OnnxPrefixEngineStats = { batches: 0, runs: 0, samples: 0, rebuilds: 0 };
+
+  /** Use {@link createOnnxPrefixEngine}. */
+  constructor(readonly prefix: tf.LayersModel, args: OnnxPrefixEngineArgs = {}) {
+    this.threads = checkInteger('threads', args.threads ?? os.availableParallelism(), 1, 1024);
+    this.cache = args.cache === false ? undefined : args.cache;
+  }
+
+  /** A hash of the converted prefix (architecture and weights); part of every cache key. */
+  get fingerprint(): string {
+    return this.fingerprintValue;
+  }
+
+  /** A snapshot of the counters. */
+  get stats(): OnnxPrefixEngineStats {
+    return { ...this.counters };
+  }
+
+  /** Converts the prefix and (re)creates the session. */
+  async build(): Promise<void> {
+    const ort = loadOnnxRuntime();
+    const bytes = toOnnx(this.prefix);
+    const session = await ort.InferenceSession.create(bytes, {
+      intraOpNumThreads: this.threads,
+      interOpNumThreads: 1,
+      executionMode: 'sequential',
+      graphOptimizationLevel: 'all',
+    });
+    const order = this.prefix.outputLayers.map((layer) => {
+      const expected = `${layer.name}:out`;
+      const name = session.outputNames.find((n) => n === expected);
+      if (name === undefined) {
+        void session.release();
+        throw new Error(`Internal error: the ONNX model has no output '${expected}' for prefix output layer '${layer.name}' (outputs: ${session.outputNames.join(', ')}).`);
+      }
+      return name;
+    });
+    if (new Set(order).size !== order.length) {
+      void session.release();
+      throw new Error(`Internal error: prefix outputs map to repeated ONNX outputs (${order.join(', ')}).`);
+    }
+    const old = this.session as Ort.InferenceSession | undefined;
+    this.session = session;
+    this.outputOrder = order;
+    this.storage = storageOf(this.prefix);
+    this.trainable = this.prefix.layers.map((l) => l.trainable);
+    this.fingerprintValue = createHash('sha256').update(bytes).digest('hex').slice(0, 32);
+    if (old) await old.release();
+  }
+
+  /** Throws when a prefix layer was unfrozen; rebuilds when its weights changed. */
+  private async ensureFresh(): Promise<void> {
+    if (this.disposed) throw new Error('This OnnxPrefixEngine was disposed; create a new one with createOnnxPrefixEngine.');
+    const layers = this.prefix.layers;
+    if (layers.length !== this.trainable.length) {
+      throw new PrefixEngineStaleError(this.prefix.name, `the prefix had ${this.trainable.length} layers when converted and has ${layers.length} now. Create a new engine for the new split.`);
+    }
+    layers.forEach((layer, i) => {
+      if (layer.trainable && layer.weights.length > 0 && !this.trainable[i]) {
+        throw new PrefixEngineStaleError(layer.name, `layer '${layer.name}' of the frozen prefix is trainable now (unfrozen), so it must train in TF.js. Split again (fit does this by itself when prefixEngine is not given) and create a new engine for the new prefix, or freeze the layer again.`);
+      }
+    });
+    const now = storageOf(this.prefix);
+    if (now.length !== this.storage.length || now.some((id, i) => id !== this.storage[i])) {
+      this.counters.rebuilds++;
+      await this.build();
+    }
+  }
+
+  /** Runs ONNX Runtime on `n` NHWC images; returns one flat array per cut tensor with its dims. */
+  private async run(pixels: Float32Array, shape: number[]): Promise<Array<{ data: Float32Array; dims: number[] }>> {
+    const ort = loadOnnxRuntime();
+    const input = new ort.Tensor('float32', pixels, shape);
+    const result = await this.session.run({ [this.session.inputNames[0] as string]: input });
+    this.counters.runs++;
+    this.counters.samples += shape[0] as number;
+    return this.outputOrder.map((name) => {
+      const t = result[name] as Ort.Tensor;
+      return { data: t.data as Float32Array, dims: t.dims.map(Number) };
+    });
+  }
+
+  /**
+   * Computes the prefix outputs of a batch.
+   *
+   * @param x - images `[batch, height, width, channels]`, float32; not disposed
+   * @param meta - with `deterministic`, `filepaths` (one per sample) and `preprocessingKey`, and a
+   *   cache, per-image outputs are looked up and only the misses computed
+   * @returns one tensor per cut tensor, in the order of the prefix's outputs; the caller disposes them
+   * @throws PrefixEngineStaleError when a prefix layer was unfrozen since the engine was built
+   */
+  async predict(x: tf.Tensor4D, meta?: PrefixEngineMeta): Promise<tf.Tensor[]> {
+    await this.ensureFresh();
+    this.counters.batches++;
+    const n = x.shape[0];
+    const sampleShape = x.shape.slice(1);
+    const pixels = (await x.data()) as Float32Array;
+    const cache = this.cache;
+    const filepaths = meta?.filepaths;
+    const key = meta?.preprocessingKey;
+    if (!cache || meta?.deterministic !== true || key === undefined || filepaths === undefined || filepaths.length !== n) {
+      const outs = await this.run(pixels, x.shape);
+      return outs.map((o) => tf.tensor(o.data, o.dims));
+    }
+    const fingerprint = this.fingerprintValue;
+    const keys = await Promise.all(filepaths.map((f) => cache.keyOf(f, key, fingerprint)));
+    const found: Array<CachedFeatures | undefined> = await Promise.all(keys.map((k) => (k === undefined ? undefined : cache.get(k))));
+    const misses = found.flatMap((f, i) => (f === undefined ? [i] : []));
+    if (misses.length > 0) {
+      const size = product(sampleShape);
+      const gathered = misses.length === n ? pixels : new Float32Array(misses.length * size);
+      if (gathered !== pixels) misses.forEach((i, j) => gathered.set(pixels.subarray(i * size, (i + 1) * size), j * size));
+      const outs = await this.run(gathered, [misses.length, ...sampleShape]);
+      const shapes = outs.map((o) => o.dims.slice(1));
+      const sizes = shapes.map(product);
+      await Promise.all(misses.map(async (i, j) => {
+        const features: CachedFeatures = { shapes, data: outs.map((o, k) => o.data.slice(j * (sizes[k] as number), (j + 1) * (sizes[k] as number))) };
+        found[i] = features;
+        const k = keys[i];
+        if (k !== undefined) await cache.set(k, features);
+      }));
+    }
+    const first = found[0] as CachedFeatures;
+    return first.shapes.map((shape, k) => {
+      const size = product(shape);
+      const data = new Float32Array(n * size);
+      found.forEach((f, i) => data.set((f as CachedFeatures).data[k] as Float32Array, i * size));
+      return tf.tensor(data, [n, ...shape]);
+    });
+  }
+
+  /** E.g. `ONNX Runtime CPU (2 threads, feature cache)`. */
+  describe(): string {
+    return `ONNX Runtime CPU (${this.threads} thread${this.threads === 1 ? '' : 's'}${this.cache ? ', feature cache' : ''})`;
+  }
+
+  /** Releases the ONNX Runtime session; later `predict` calls throw. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    void this.session.release().catch(() => undefined);
+  }
+}
+
+/**
+ * Converts a frozen prefix (from `splitFrozenPrefix(model).prefix`) to ONNX and opens an ONNX
+ * Runtime session for it.
+ *
+ * @param prefix - an inference-only functional model of convertible layers (see `toOnnx`); its
+ *   weights are read, never changed; it stays owned by the caller
+ * @param args - `threads` (default `os.availableParallelism()`), `cache` (default none)
+ * @returns a ready {@link OnnxPrefixEngine}; call `dispose()` when done
+ * @throws OnnxConversionError for a layer the converter cannot express; Error when
+ *   onnxruntime-node cannot be loaded; TypeError for an invalid `threads`
+ * @example
+ * const { prefix } = splitFrozenPrefix(model);
+ * const engine = await createOnnxPrefixEngine(prefix!, { cache: createFeatureCache() });
+ * await fit(model, trainGen, { epochs: 8, validationData: valGen, prefixEngine: engine });
+ * engine.dispose();
+ */
+export async function createOnnxPrefixEngine(prefix: tf.LayersModel, args: OnnxPrefixEngineArgs = {}): Promise<OnnxPrefixEngine> {
+  const engine = new OnnxPrefixEngine(prefix, args);
+  await engine.build();
+  return engine;
+}
