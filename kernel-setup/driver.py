@@ -75,11 +75,21 @@ class Run:
     def start(self):
         from jupyter_client.manager import KernelManager
         t0 = time.monotonic()
-        self.km = KernelManager(kernel_name=self.job['kernel_name'])
+        from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+        name = self.job['kernel_name']
+        self.km = KernelManager(kernel_name=name)
         kwargs = dict(cwd=self.job['cwd'], stderr=subprocess.PIPE)
         if sys.platform.startswith('linux'):
             kwargs['preexec_fn'] = die_with_parent
-        self.km.start_kernel(**kwargs)
+        try:
+            self.km.start_kernel(**kwargs)
+        except NoSuchKernel:
+            available = ', '.join(sorted(KernelSpecManager().find_kernel_specs())) or 'none'
+            raise Failure('kernel_start', None, "No Jupyter kernelspec named '%s' is registered (available: %s). "
+                          "Run `npm run setup` to register 'transferlab', or leave out --kernel to use this "
+                          "project's tslab directly." % (name, available))
+        except OSError as e:
+            raise Failure('kernel_start', None, "Kernel '%s' could not be launched: %s" % (name, e))
         proc = self.process()
         if proc is not None and proc.stderr is not None:
             threading.Thread(target=self.read_kernel_stderr, args=(proc.stderr,), daemon=True).start()
@@ -173,7 +183,7 @@ class Run:
             display_id = content.get('transient', {}).get('display_id')
             for ci, oi in self.display_refs.get(display_id, []):
                 out = self.nb.cells[ci].outputs[oi]
-                out['data'] = output_from_msg(msg)['data']
+                out['data'] = content.get('data', {})
                 out['metadata'] = content.get('metadata', {})
             return
         if mtype not in ('stream', 'display_data', 'execute_result', 'error'):

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { JupyterUnavailableError, NotebookFileError, ParameterError } from './errors';
 import { parseParamArg, type ParamValue } from './params';
 import { packageRoot, kernelSpecModule } from './paths';
-import { failureSummary, runNotebook, type RunNotebookResult } from './runNotebook';
+import { failureHeadline, runNotebook, type RunNotebookResult } from './runNotebook';
 
 /** Where the CLI writes; tests pass their own. */
 export interface CliIO {
@@ -140,7 +140,7 @@ function report(result: RunNotebookResult, io: CliIO): void {
     return;
   }
   const f = result.failure!;
-  io.stderr(`FAILED ${relative(result.notebook)}: ${f.where} ${failureSummary(f.kind)}:\n${indent(f.message)}\n`);
+  io.stderr(`FAILED ${relative(result.notebook)}: ${failureHeadline(f)}:\n${indent(f.message)}\n`);
   io.stderr(`  partial output with an error banner: ${files.join(', ')}\n`);
 }
 

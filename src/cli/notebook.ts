@@ -70,9 +70,14 @@ export function firstSourceLine(cell: NotebookCell, max = 50): string {
   return line.length > max ? `${line.slice(0, max - 3)}...` : line;
 }
 
-/** Number of code cells with non-blank source (the cells the runner executes). */
+/** Whether the runner executes a cell: a code cell with non-blank source. */
+export function isRunnable(cell: NotebookCell): boolean {
+  return cell.cell_type === 'code' && sourceText(cell).trim() !== '';
+}
+
+/** Number of cells the runner executes. */
 export function countRunnableCells(nb: Notebook): number {
-  return nb.cells.filter((c) => c.cell_type === 'code' && sourceText(c).trim() !== '').length;
+  return nb.cells.filter(isRunnable).length;
 }
 
 /** Builds a new cell, with an id when the notebook's format (4.5+) requires one. */

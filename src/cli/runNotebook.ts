@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import { JupyterUnavailableError, NotebookFileError } from './errors';
-import { countRunnableCells, firstSourceLine, insertErrorBanners, readNotebook, type Notebook } from './notebook';
+import { countRunnableCells, firstSourceLine, insertErrorBanners, isRunnable, readNotebook, type Notebook } from './notebook';
 import { injectParameters, type ParamValue } from './params';
 import { driverPath, kernelSpecModule, packageRoot, pythonModule } from './paths';
 
@@ -53,7 +53,7 @@ export interface RunFailure {
   firstLine: string;
   /** The error text as the kernel printed it (TypeScript diagnostics, stack trace, ...). */
   message: string;
-  /** One line naming the cell (1-based number, first line), e.g. 'cell 5 "const x: number = 'a'"'. */
+  /** The cell (1-based number, first line), e.g. 'cell 5 "const x: number = 'a'"'; '' when no cell is to blame. */
   where: string;
 }
 
@@ -140,6 +140,16 @@ export async function runNotebook(notebookPath: string, args: RunNotebookArgs = 
   if (outNotebook === input) {
     throw new NotebookFileError(`Expected an output folder other than the notebook's own folder but received ${outDir}; the run would overwrite ${input}.`, input);
   }
+  prepared.cells.forEach((cell, i) => {
+    const t = cell.metadata?.timeout;
+    if (cell.cell_type === 'code' && t !== undefined && !(typeof t === 'number' && t > 0 && Number.isFinite(t))) {
+      const src = sourceIndex[i];
+      throw new NotebookFileError(
+        `Expected metadata.timeout of cell ${src === null ? '(injected)' : src + 1} in ${notebookPath} to be a positive number of seconds but received ${JSON.stringify(t)}.`,
+        input,
+      );
+    }
+  });
   const python = findPython(args.python);
 
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'transferlab-run-'));
@@ -158,13 +168,13 @@ export async function runNotebook(notebookPath: string, args: RunNotebookArgs = 
     fs.writeFileSync(preparedPath, JSON.stringify(prepared));
 
     const codeCells = countRunnableCells(prepared);
-    const runnable = prepared.cells.map((c, i) => i).filter((i) => prepared.cells[i].cell_type === 'code');
+    const runnable = prepared.cells.map((_, i) => i).filter((i) => isRunnable(prepared.cells[i]));
     const describe = (i: number): string => {
       const src = sourceIndex[i];
       const line = firstSourceLine(prepared.cells[i]);
       return src === null ? `injected parameters cell "${line}"` : `cell ${src + 1} "${line}"`;
     };
-    log(`Running ${path.relative(process.cwd(), input) || input}: ${codeCells} code cells on kernel ${kernelName}`);
+    log(`Running ${path.relative(process.cwd(), input) || input}: ${codeCells} code cell${codeCells === 1 ? '' : 's'} on kernel ${kernelName}`);
 
     const child = spawn(python, [driverPath()], { cwd: path.dirname(input), env, stdio: ['pipe', 'pipe', 'pipe'] });
     let spawnError: Error | undefined;
@@ -179,6 +189,7 @@ export async function runNotebook(notebookPath: string, args: RunNotebookArgs = 
       child.kill('SIGTERM');
     };
     args.signal?.addEventListener('abort', onAbort, { once: true });
+    if (args.signal?.aborted === true) onAbort();
     const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
     child.stdin.on('error', () => {
       // The driver exited early; its stderr explains why.
@@ -204,48 +215,54 @@ export async function runNotebook(notebookPath: string, args: RunNotebookArgs = 
     const cellStart = new Map<number, number>();
     const ordinal = (i: number): string => `[${runnable.indexOf(i) + 1}/${runnable.length}]`;
     const lines = readline.createInterface({ input: child.stdout });
-    for await (const line of lines) {
-      let ev: DriverEvent;
-      try {
-        ev = JSON.parse(line) as DriverEvent;
-      } catch {
-        stderrTail.push(line + '\n');
-        continue;
-      }
-      const index = ev.index ?? undefined;
-      if (ev.event === 'kernel_started') {
-        kernelPid = ev.pid ?? undefined;
-        log(`Kernel started in ${(ev.seconds ?? 0).toFixed(1)}s (pid ${kernelPid ?? 'unknown'})`);
-      } else if (ev.event === 'cell_start' && index !== undefined) {
-        cellStart.set(index, Date.now());
-      } else if (ev.event === 'cell_running' && index !== undefined) {
-        log(`${ordinal(index)} ${describe(index)} still running, ${(ev.seconds ?? 0).toFixed(0)}s`);
-      } else if (ev.event === 'cell_done' && index !== undefined) {
-        cellsExecuted++;
-        log(`${ordinal(index)} ${describe(index)} ${(ev.seconds ?? 0).toFixed(1)}s`);
-      } else if (ev.event === 'failure') {
-        const at = index ?? undefined;
-        const seconds = at !== undefined && cellStart.has(at) ? ` after ${((Date.now() - cellStart.get(at)!) / 1000).toFixed(1)}s` : '';
-        if (at !== undefined) log(`${ordinal(at)} ${describe(at)} failed${seconds}`);
-        failure = {
-          kind: ev.kind ?? 'error',
-          cellIndex: at === undefined ? null : sourceIndex[at],
-          firstLine: at === undefined ? '' : firstSourceLine(prepared.cells[at], 200),
-          message: ev.message ?? '',
-          where: at === undefined ? 'before any cell ran' : describe(at),
-        };
-        failedAt = at;
-      } else if (ev.event === 'executed') {
-        executed = true;
-        let nb = readNotebook(executedPath);
-        if (failure !== undefined) {
-          nb = insertErrorBanners(nb, failedAt, `${capitalize(failure.where)}: ${failureSummary(failure.kind)}`, failure.message);
+    try {
+      for await (const line of lines) {
+        let ev: DriverEvent;
+        try {
+          ev = JSON.parse(line) as DriverEvent;
+        } catch {
+          stderrTail.push(line + '\n');
+          continue;
         }
-        fs.mkdirSync(outDir, { recursive: true });
-        writeNotebook(outNotebook, nb);
-        const render = outHtml === undefined ? [] : [{ ipynb: outNotebook, html: outHtml }];
-        child.stdin.end(JSON.stringify({ render }) + '\n');
+        const index = ev.index ?? undefined;
+        if (ev.event === 'kernel_started') {
+          kernelPid = ev.pid ?? undefined;
+          log(`Kernel started in ${(ev.seconds ?? 0).toFixed(1)}s (pid ${kernelPid ?? 'unknown'})`);
+        } else if (ev.event === 'cell_start' && index !== undefined) {
+          cellStart.set(index, Date.now());
+        } else if (ev.event === 'cell_running' && index !== undefined) {
+          log(`${ordinal(index)} ${describe(index)} still running, ${(ev.seconds ?? 0).toFixed(0)}s`);
+        } else if (ev.event === 'cell_done' && index !== undefined) {
+          cellsExecuted++;
+          log(`${ordinal(index)} ${describe(index)} ${(ev.seconds ?? 0).toFixed(1)}s`);
+        } else if (ev.event === 'failure') {
+          const at = index ?? undefined;
+          const seconds = at !== undefined && cellStart.has(at) ? ` after ${((Date.now() - cellStart.get(at)!) / 1000).toFixed(1)}s` : '';
+          if (at !== undefined) log(`${ordinal(at)} ${describe(at)} failed${seconds}`);
+          failure = {
+            kind: ev.kind ?? 'error',
+            cellIndex: at === undefined ? null : sourceIndex[at],
+            firstLine: at === undefined ? '' : firstSourceLine(prepared.cells[at], 200),
+            message: ev.message ?? '',
+            where: at === undefined ? '' : describe(at),
+          };
+          failedAt = at;
+        } else if (ev.event === 'executed') {
+          executed = true;
+          let nb = readNotebook(executedPath);
+          if (failure !== undefined) {
+            nb = insertErrorBanners(nb, failedAt, `${capitalize(failureHeadline(failure))}.`, failure.message);
+          }
+          fs.mkdirSync(outDir, { recursive: true });
+          writeNotebook(outNotebook, nb);
+          const render = outHtml === undefined ? [] : [{ ipynb: outNotebook, html: outHtml }];
+          child.stdin.end(JSON.stringify({ render }) + '\n');
+        }
       }
+    } catch (e) {
+      child.kill('SIGTERM');
+      await exited;
+      throw e;
     }
     const code = await exited;
     args.signal?.removeEventListener('abort', onAbort);
@@ -275,6 +292,14 @@ export async function runNotebook(notebookPath: string, args: RunNotebookArgs = 
 
 function capitalize(text: string): string {
   return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+/**
+ * One line for a failure, e.g. 'cell 5 "const x: number = 'a'" raised an error' or
+ * 'the kernel did not start'.
+ */
+export function failureHeadline(failure: RunFailure): string {
+  return failure.where === '' ? failureSummary(failure.kind) : `${failure.where} ${failureSummary(failure.kind)}`;
 }
 
 /** A short phrase for each failure kind, used in messages and banners. */

@@ -18,7 +18,7 @@ test('a type error stops the run with the cell, the TypeScript message and a par
     assert.match(res.stderr, /transferlab run: 1 of 1 notebook failed/);
     const nb = readJson(path.join(out, 'type-error.ipynb'));
     assert.deepEqual(nb.cells.map((c) => c.metadata.tags ?? []), [['transferlab-error'], [], [], ['transferlab-error'], [], []]);
-    assert.match(String(nb.cells[0].source), /Cell 3 "const bytes: number = formatBytes\(1024\);": raised an error\n\n```\n1:7 - Type 'string'/);
+    assert.match(String(nb.cells[0].source), /Cell 3 "const bytes: number = formatBytes\(1024\);" raised an error\.\n\n```\n1:7 - Type 'string'/);
     assert.equal(cellText(nb.cells[5]), '', 'the cell after the failure did not run');
     assert.equal(nb.cells[5].execution_count, null);
     assert.ok(fs.existsSync(path.join(out, 'type-error.html')));
@@ -86,6 +86,20 @@ test('an exception thrown by a timer after the last cell finished still fails th
     assert.equal(result.failure?.cellIndex, 1);
     assert.match(result.failure?.message ?? '', /^UncaughtException: Error: late boom\n/);
     assert.equal(result.cellsExecuted, 2);
+  } finally {
+    fs.rmSync(out, { recursive: true, force: true });
+  }
+});
+
+test('an unknown --kernel fails before any cell with the registered kernels listed', async () => {
+  const out = tempDir();
+  try {
+    const res = await runCli(['run', 'notebooks/extras/00-nested-import.ipynb', '--kernel', 'no-such-kernel', '--no-html', '--output', out]);
+    assert.equal(res.status, 1);
+    assert.match(res.stderr, /FAILED notebooks\/extras\/00-nested-import\.ipynb: the kernel did not start:\n {2}No Jupyter kernelspec named 'no-such-kernel' is registered \(available: [^)]*\)\. Run `npm run setup`/);
+    const nb = readJson(path.join(out, '00-nested-import.ipynb'));
+    assert.equal(nb.cells[0].metadata.tags?.[0], 'transferlab-error');
+    assert.equal(nb.cells.length, 3, 'only the top banner is added');
   } finally {
     fs.rmSync(out, { recursive: true, force: true });
   }
