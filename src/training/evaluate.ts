@@ -7,6 +7,8 @@ import type { Callback } from './callbacks/callback';
 import { TrainingError } from './errors';
 import { resolveCompileArgs, runEvaluation, type FitArgs } from './fit';
 import { createPipeline } from './pipeline';
+import { splitFrozenPrefix } from './prefix';
+import { autoPrefixEngine } from '../acceleration/auto-engine';
 import type { BatchSource, Logs, PrefixEngine } from './types';
 import { checkInteger } from '../util/validate';
 
@@ -14,8 +16,10 @@ import { checkInteger } from '../util/validate';
 export interface EvaluateArgs extends Pick<FitArgs, 'loss' | 'metrics'> {
   /** Batches to evaluate. Default `source.length` (one pass). */
   steps?: number;
-  /** Runs the frozen prefix instead of TF.js. Default none. */
+  /** Runs the frozen prefix instead of TF.js. Default: `autoPrefixEngine` (ONNX Runtime with a feature cache when it helps; see `accelerate`). */
   prefixEngine?: PrefixEngine;
+  /** False runs the frozen prefix on TF.js (so does `TRANSFERLAB_ACCELERATE=0`). Default true. */
+  accelerate?: boolean;
   /** Callbacks whose test hooks are called. Default []. */
   callbacks?: Callback[];
 }
@@ -32,15 +36,18 @@ export interface EvaluateArgs extends Pick<FitArgs, 'loss' | 'metrics'> {
 export async function evaluate(model: tf.LayersModel, source: BatchSource, args: EvaluateArgs = {}): Promise<Logs> {
   const steps = checkInteger('steps', args.steps ?? source.length, 1);
   const { loss, metrics } = resolveCompileArgs(model, args, false);
-  return runEvaluation(createPipeline(model, args.prefixEngine), source, steps, loss, metrics, args.callbacks ?? []);
+  const engine = args.prefixEngine ?? (await autoPrefixEngine(model, splitFrozenPrefix(model).prefix, source, { accelerate: args.accelerate }));
+  return runEvaluation(createPipeline(model, engine), source, steps, loss, metrics, args.callbacks ?? []);
 }
 
 /** Options of {@link predictIterator}. */
 export interface PredictIteratorArgs {
   /** Batches to predict. Default `source.length` (one pass: every file once). */
   steps?: number;
-  /** Runs the frozen prefix instead of TF.js. Default none. */
+  /** Runs the frozen prefix instead of TF.js. Default: `autoPrefixEngine` (ONNX Runtime with a feature cache when it helps; see `accelerate`). */
   prefixEngine?: PrefixEngine;
+  /** False runs the frozen prefix on TF.js (so does `TRANSFERLAB_ACCELERATE=0`). Default true. */
+  accelerate?: boolean;
   /**
    * Maps the source's label indices to the model's (test index → train index) when the test
    * folders' class names differ from training's. Default identity.
@@ -83,7 +90,7 @@ export async function predictIterator(model: tf.LayersModel, source: BatchSource
     throw new TrainingError(`Expected a source with shuffle: false so predictions line up with files, but it has shuffle: ${String(source.shuffle)}. Create the iterator with { shuffle: false } for evaluation.`);
   }
   const steps = checkInteger('steps', args.steps ?? source.length, 1);
-  const pipeline = createPipeline(model, args.prefixEngine);
+  const pipeline = createPipeline(model, args.prefixEngine ?? (await autoPrefixEngine(model, splitFrozenPrefix(model).prefix, source, { accelerate: args.accelerate })));
   const probabilities: number[][] = [];
   const filepaths: string[] = [];
   let labels: number[] | undefined;

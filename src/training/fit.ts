@@ -11,6 +11,8 @@ import { ProgbarLogger } from './callbacks/progbar-logger';
 import { TrainingError } from './errors';
 import { resolveLoss, resolveMetrics, type ResolvedFn, type SampleFn } from './losses';
 import { createPipeline, type Pipeline } from './pipeline';
+import { splitFrozenPrefix } from './prefix';
+import { autoPrefixEngine } from '../acceleration/auto-engine';
 import type { BatchSource, Logs, PrefixEngine } from './types';
 import { deriveSeed } from '../util/random';
 import { getGlobalSeed } from '../util/seed';
@@ -41,8 +43,10 @@ export interface FitArgs {
   loss?: string | SampleFn;
   /** Metric names (`'accuracy'`, ...) or `{ name, fn }`; default the model's compiled metrics. */
   metrics?: Array<string | ResolvedFn>;
-  /** Runs the frozen prefix instead of TF.js (e.g. ONNX Runtime). Default none. */
+  /** Runs the frozen prefix instead of TF.js (e.g. ONNX Runtime). Default: `autoPrefixEngine` (ONNX Runtime with a feature cache when it helps; see `accelerate`). */
   prefixEngine?: PrefixEngine;
+  /** False runs the frozen prefix on TF.js (so does the environment variable `TRANSFERLAB_ACCELERATE=0`). Default true. */
+  accelerate?: boolean;
   /** Seeds Dropout masks per step (`deriveSeed(seed, step)`), so runs and resumed runs repeat exactly. Default: the global seed (`setGlobalSeed`), else unseeded. */
   seed?: number;
 }
@@ -167,7 +171,7 @@ export async function fit(model: tf.LayersModel, x: BatchSource, args: FitArgs =
   const verbose = args.verbose === 'auto' || args.verbose === undefined ? 1 : checkInteger('verbose', args.verbose, 0, 2);
   const { optimizer: opt, loss, metrics } = resolveCompileArgs(model, args, true);
   const optimizer = opt as tf.Optimizer;
-  const pipeline = createPipeline(model, args.prefixEngine);
+  const pipeline = createPipeline(model, args.prefixEngine ?? (await autoPrefixEngine(model, splitFrozenPrefix(model).prefix, x, { accelerate: args.accelerate, verbose: verbose > 0 })));
   const tail = pipeline.split.tail;
   const varList = tail.trainableWeights.map((w) => w.read() as tf.Variable);
   if (varList.length === 0) {
