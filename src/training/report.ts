@@ -92,16 +92,17 @@ export function classificationReport(labels: ArrayLike<number>, predictions: Arr
   const weightedAvg = avg((r) => r.support);
   const accuracy = ratio(correct, total);
 
+  // Same layout as scikit-learn: name right-aligned to the widest label, then ' ' + 9-wide columns.
   const width = Math.max('weighted avg'.length, ...classNames.map((n) => n.length));
-  const f = (x: number): string => x.toFixed(2).padStart(9);
-  const s = (x: number): string => String(x).padStart(9);
-  const line = (name: string, r: ClassScores): string => `${name.padStart(width)} ${f(r.precision)} ${f(r.recall)} ${f(r.f1)} ${s(r.support)}`;
+  const col = (x: string): string => ` ${x.padStart(9)}`;
+  const num = (x: number): string => col(x.toFixed(2));
+  const line = (name: string, r: ClassScores): string => `${name.padStart(width)} ${num(r.precision)}${num(r.recall)}${num(r.f1)}${col(String(r.support))}`;
   const text = [
-    `${' '.repeat(width)} ${'precision'.padStart(9)} ${'recall'.padStart(9)} ${'f1-score'.padStart(9)} ${'support'.padStart(9)}`,
+    `${''.padStart(width)} ${col('precision')}${col('recall')}${col('f1-score')}${col('support')}`,
     '',
     ...classNames.map((n, i) => line(n, rows[i])),
     '',
-    `${'accuracy'.padStart(width)} ${' '.repeat(9)} ${' '.repeat(9)} ${f(accuracy)} ${s(total)}`,
+    `${'accuracy'.padStart(width)} ${col('')}${col('')}${num(accuracy)}${col(String(total))}`,
     line('macro avg', macroAvg),
     line('weighted avg', weightedAvg),
     '',
