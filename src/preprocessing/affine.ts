@@ -204,6 +204,146 @@ function resolveAxis(x: number, len: number, mode: FillMode, out: Float64Array):
 }
 
 /**
+ * Where {@link resampleInto} writes, and what it does on the way: flips, rescale, channel replication.
+ * All of them only move or scale the resampled value, so the result is exactly that of resampling,
+ * then `flipAxis`, then multiplying by `scale` in float32 (Keras `standardize`), then replicating a
+ * single channel (PIL `convert('RGB')` of a grey image).
+ */
+export interface ResampleTarget {
+  /** Destination buffer. */
+  out: Float32Array;
+  /** Index in `out` of the first value; default 0. */
+  offset?: number;
+  /** Channels written per pixel: the source's, or several copies of a one-channel source; default the source's. */
+  outChannels?: number;
+  /** Reverse columns (Keras `flip_axis(x, 1)` after the affine); default false. */
+  flipHorizontal?: boolean;
+  /** Reverse rows (Keras `flip_axis(x, 0)`); default false. */
+  flipVertical?: boolean;
+  /** Multiply each (float32) value by `Math.fround(scale)` in float32; default none. */
+  scale?: number | null;
+}
+
+/**
+ * Resamples a channels-last image through a row/column sampling matrix (see {@link affineMatrix}) with
+ * bilinear (order 1) interpolation and scipy's boundary modes, writing into `target` (flipped, scaled
+ * and channel-replicated on the way). `m === null` copies the pixels. The arithmetic per sample is
+ * exactly {@link resampleAffine}'s.
+ *
+ * @param data - source values (8-bit or float), `h * w * ch` long
+ * @param h - rows
+ * @param w - columns
+ * @param ch - channels of the source
+ * @param m - sampling matrix, or null for none
+ * @param fillMode - scipy mode
+ * @param cval - value for `'constant'`
+ * @param target - see {@link ResampleTarget}
+ */
+export function resampleInto(
+  data: Uint8Array | Float32Array,
+  h: number,
+  w: number,
+  ch: number,
+  m: Matrix3 | null,
+  fillMode: FillMode,
+  cval: number,
+  target: ResampleTarget,
+): void {
+  const out = target.out;
+  const offset = target.offset ?? 0;
+  const outCh = target.outChannels ?? ch;
+  if (outCh !== ch && ch !== 1) throw new RangeError(`Cannot write ${ch} channels as ${outCh}: only a one-channel source is replicated.`);
+  const rep = outCh === ch ? 0 : outCh; // > 0: replicate the single channel `rep` times
+  const flipH = target.flipHorizontal ?? false;
+  const flipV = target.flipVertical ?? false;
+  const doScale = target.scale !== undefined && target.scale !== null;
+  const sc = doScale ? Math.fround(target.scale as number) : 1;
+  const colStep = flipH ? -outCh : outCh;
+  const rowLen = w * ch;
+  if (m === null) {
+    for (let r = 0; r < h; r++) {
+      let d = offset + ((flipV ? h - 1 - r : r) * w + (flipH ? w - 1 : 0)) * outCh;
+      let s = r * rowLen;
+      for (let c = 0; c < w; c++, d += colStep, s += ch) {
+        if (rep > 0) {
+          const v = doScale ? Math.fround(data[s] * sc) : data[s];
+          for (let j = 0; j < rep; j++) out[d + j] = v;
+        } else {
+          for (let k = 0; k < ch; k++) out[d + k] = doScale ? Math.fround(data[s + k] * sc) : data[s + k];
+        }
+      }
+    }
+    return;
+  }
+  const ra = new Float64Array(3);
+  const ca = new Float64Array(3);
+  const [a00, a01, o0, a10, a11, o1] = m;
+  const fcval = Math.fround(cval);
+  const vcval = doScale ? Math.fround(fcval * sc) : fcval;
+  const hm1 = h - 1;
+  const wm1 = w - 1;
+  for (let r = 0; r < h; r++) {
+    let d = offset + ((flipV ? h - 1 - r : r) * w + (flipH ? w - 1 : 0)) * outCh;
+    for (let c = 0; c < w; c++, d += colStep) {
+      // Same accumulation order as scipy: shift, then coordinate terms.
+      let y = o0;
+      y += r * a00;
+      y += c * a01;
+      let x = o1;
+      x += r * a10;
+      x += c * a11;
+      let wr0: number;
+      let wc0: number;
+      let p00: number;
+      let p01: number;
+      let p10: number;
+      let p11: number;
+      if (y >= 0 && y < hm1 && x >= 0 && x < wm1) {
+        // Interior fast path: both stencil points in range on both axes, no boundary mapping.
+        const r0 = Math.floor(y);
+        const c0 = Math.floor(x);
+        wr0 = 1 - (y - r0);
+        wc0 = 1 - (x - c0);
+        p00 = r0 * rowLen + c0 * ch;
+        p01 = p00 + ch;
+        p10 = p00 + rowLen;
+        p11 = p10 + ch;
+      } else {
+        if (!resolveAxis(y, h, fillMode, ra) || !resolveAxis(x, w, fillMode, ca)) {
+          const n = rep > 0 ? rep : ch;
+          for (let k = 0; k < n; k++) out[d + k] = vcval;
+          continue;
+        }
+        wr0 = ra[2];
+        wc0 = ca[2];
+        p00 = ra[0] * rowLen + ca[0] * ch;
+        p01 = ra[0] * rowLen + ca[1] * ch;
+        p10 = ra[1] * rowLen + ca[0] * ch;
+        p11 = ra[1] * rowLen + ca[1] * ch;
+      }
+      const wr1 = 1 - wr0;
+      const wc1 = 1 - wc0;
+      if (rep > 0) {
+        let t = data[p00] * wr0 * wc0;
+        t += data[p01] * wr0 * wc1;
+        t += data[p10] * wr1 * wc0;
+        t += data[p11] * wr1 * wc1;
+        const v = doScale ? Math.fround(Math.fround(t) * sc) : Math.fround(t);
+        for (let j = 0; j < rep; j++) out[d + j] = v;
+      } else {
+        for (let k = 0; k < ch; k++) {
+          let t = data[p00 + k] * wr0 * wc0;
+          t += data[p01 + k] * wr0 * wc1;
+          t += data[p10 + k] * wr1 * wc0;
+          t += data[p11 + k] * wr1 * wc1;
+          out[d + k] = doScale ? Math.fround(Math.fround(t) * sc) : t;
+        }
+      }
+    }
+  }
+}
+
+/**
  * Resamples `image` through a row/column sampling matrix (see {@link affineMatrix}) with bilinear
  * (order 1) interpolation and scipy's boundary modes, on every channel.
  *
@@ -216,59 +356,7 @@ function resolveAxis(x: number, len: number, mode: FillMode, out: Float64Array):
 export function resampleAffine(image: ImageArray, m: Matrix3, fillMode: FillMode = 'nearest', cval = 0): ImageArray {
   const { data, height: h, width: w, channels: ch } = image;
   const out = new Float32Array(data.length);
-  const ra = new Float64Array(3);
-  const ca = new Float64Array(3);
-  const [a00, a01, o0, a10, a11, o1] = m;
-  for (let r = 0; r < h; r++) {
-    for (let c = 0; c < w; c++) {
-      // Same accumulation order as scipy: shift, then coordinate terms.
-      let y = o0;
-      y += r * a00;
-      y += c * a01;
-      let x = o1;
-      x += r * a10;
-      x += c * a11;
-      const base = (r * w + c) * ch;
-      if (y >= 0 && y < h - 1 && x >= 0 && x < w - 1) {
-        // Interior fast path: both stencil points in range on both axes, no boundary mapping.
-        const r0 = Math.floor(y);
-        const c0 = Math.floor(x);
-        const wr0 = 1 - (y - r0);
-        const wr1 = 1 - wr0;
-        const wc0 = 1 - (x - c0);
-        const wc1 = 1 - wc0;
-        const p00 = (r0 * w + c0) * ch;
-        const p10 = p00 + w * ch;
-        for (let k = 0; k < ch; k++) {
-          let t = data[p00 + k] * wr0 * wc0;
-          t += data[p00 + ch + k] * wr0 * wc1;
-          t += data[p10 + k] * wr1 * wc0;
-          t += data[p10 + ch + k] * wr1 * wc1;
-          out[base + k] = t;
-        }
-        continue;
-      }
-      if (!resolveAxis(y, h, fillMode, ra) || !resolveAxis(x, w, fillMode, ca)) {
-        for (let k = 0; k < ch; k++) out[base + k] = cval;
-        continue;
-      }
-      const wr0 = ra[2];
-      const wr1 = 1 - wr0;
-      const wc0 = ca[2];
-      const wc1 = 1 - wc0;
-      const p00 = (ra[0] * w + ca[0]) * ch;
-      const p01 = (ra[0] * w + ca[1]) * ch;
-      const p10 = (ra[1] * w + ca[0]) * ch;
-      const p11 = (ra[1] * w + ca[1]) * ch;
-      for (let k = 0; k < ch; k++) {
-        let t = data[p00 + k] * wr0 * wc0;
-        t += data[p01 + k] * wr0 * wc1;
-        t += data[p10 + k] * wr1 * wc0;
-        t += data[p11 + k] * wr1 * wc1;
-        out[base + k] = t;
-      }
-    }
-  }
+  resampleInto(data, h, w, ch, m, fillMode, cval, { out });
   return { data: out, height: h, width: w, channels: ch };
 }
 

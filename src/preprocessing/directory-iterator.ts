@@ -14,14 +14,18 @@
  * an extension needs its dot (`x.png`, not `xpng`).
  */
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { createRandom, deriveSeed, type Random } from '../util/random';
 import { checkBoolean, checkInteger, checkOneOf, invalidParameterError } from '../util/validate';
 import { DirectoryScanError, ImageDecodeError } from './errors';
-import { type ColorMode, type LoadImageOptions, channelsOf, checkImage, hasAllowedExtension, loadImage, resolveLoadOptions } from './image-io';
+import { affineMatrix } from './affine';
+import { type ColorMode, type LoadImageOptions, type ResolvedLoadOptions, channelsOf, checkImage, hasAllowedExtension, resolveLoadOptions } from './image-io';
+import { type ImageJob, renderImageFile } from './image-kernel';
 import type { Interpolation } from './resize';
 import type { ImageDataGenerator, TransformParams } from './image-data-generator';
+import { type ImageWorkerPool, acquireImagePool, releaseImagePool } from './worker-pool';
 
 /** Keras class modes. */
 export type ClassMode = 'categorical' | 'binary' | 'sparse' | 'input' | null;
@@ -58,9 +62,21 @@ export interface FlowFromDirectoryArgs {
   background?: LoadImageOptions['background'];
   /** Batches decoded ahead while the caller trains; default 1 (0 disables). */
   prefetch?: number;
+  /**
+   * Worker threads that decode, resize and augment (shared by all iterators with the same count);
+   * default `os.availableParallelism()`, at most 8. 0 does the work in this thread (decoding still runs
+   * in sharp's thread pool). Results are identical either way.
+   */
+  workers?: number;
   /** Print `Found N images belonging to K classes.`; default true. */
   verbose?: boolean;
 }
+
+/** Default worker-thread count: one per available core, at most this many. */
+const MAX_DEFAULT_WORKERS = 8;
+
+/** Releases the worker pool of an iterator that was garbage-collected without `dispose()`. */
+const poolReleaser = new FinalizationRegistry<ImageWorkerPool>((pool) => releaseImagePool(pool));
 
 /** One batch. `xs` and `ys` belong to the caller, who disposes them. */
 export interface ImageBatch {
@@ -141,7 +157,9 @@ function iterValidFiles(directory: string, followLinks: boolean): Array<[string,
  *
  * `next()` loops forever across epochs (reshuffling at each epoch start), `batch(i)` is Keras's
  * `__getitem__`, `for await (const b of it)` runs over one epoch, `toDataset()` feeds `model.fitDataset`.
- * Decoding runs in sharp's thread pool, `prefetch` batches ahead; prefetched work holds no tensors.
+ * Each image is decoded, resized, augmented and rescaled in one pass (`image-kernel.ts`) in a pool of
+ * worker threads (`workers`), `prefetch` batches ahead; prefetched work holds no tensors. Call
+ * `dispose()` when done to stop the workers early (idle workers never keep the process alive).
  */
 export class DirectoryIterator {
   /** The folder read. */
@@ -171,8 +189,14 @@ export class DirectoryIterator {
   readonly imageShape: [number, number, number];
   /** Batches decoded ahead. */
   readonly prefetch: number;
+  /** Worker threads used (0: the main thread). */
+  readonly workers: number;
   private readonly generator: ImageDataGenerator | null;
   private readonly loadOptions: LoadImageOptions;
+  private readonly resolvedLoad: ResolvedLoadOptions;
+  /** undefined: not acquired yet; null: in-process. */
+  private pool: ImageWorkerPool | null | undefined = undefined;
+  private readonly poolToken = {};
   private state: State = { batchIndex: 0, totalBatchesSeen: 0, indexArray: null };
   private queue: Planned[] = [];
 
@@ -197,6 +221,7 @@ export class DirectoryIterator {
     this.targetSize = load.targetSize as [number, number];
     this.interpolation = load.interpolation;
     this.loadOptions = { ...load, background: load.background ?? undefined };
+    this.resolvedLoad = load;
     this.imageShape = [this.targetSize[0], this.targetSize[1], channelsOf(this.colorMode)];
     this.classMode = checkOneOf('classMode', args.classMode === undefined ? 'categorical' : args.classMode, CLASS_MODES);
     this.batchSize = checkInteger('batchSize', args.batchSize ?? 32, 1);
@@ -204,6 +229,7 @@ export class DirectoryIterator {
     const seed = args.seed ?? null;
     this.seed = seed === null ? (Math.random() * 2 ** 32) >>> 0 : checkInteger('seed', seed);
     this.prefetch = checkInteger('prefetch', args.prefetch ?? 1, 0, 64);
+    this.workers = checkInteger('workers', args.workers ?? Math.min(os.availableParallelism(), MAX_DEFAULT_WORKERS), 0, 256);
     const followLinks = checkBoolean('followLinks', args.followLinks ?? false);
     this.subset = checkOneOf('subset', args.subset ?? null, ['training', 'validation', null] as const);
     let split: [number, number] | null = null;
@@ -322,26 +348,52 @@ export class DirectoryIterator {
     return { indices, params, before, result };
   }
 
+  private job(j: number, params: TransformParams | null): ImageJob {
+    const g = this.generator;
+    const [h, w] = this.imageShape;
+    const p = params;
+    return {
+      path: this.filepaths[j],
+      load: this.resolvedLoad,
+      matrix: p === null ? null : affineMatrix({ theta: p.theta, tx: p.tx, ty: p.ty, shear: p.shear, zx: p.zx, zy: p.zy }, h, w),
+      fillMode: g?.fillMode ?? 'nearest',
+      cval: g?.cval ?? 0,
+      flipHorizontal: p?.flipHorizontal ?? false,
+      flipVertical: p?.flipVertical ?? false,
+      channelShiftIntensity: p?.channelShiftIntensity ?? null,
+      brightness: p?.brightness ?? null,
+      // With a preprocessing function, rescale must come after it: standardize() on this thread does both.
+      rescale: g === null || g.preprocessingFunction !== null ? null : g.rescale,
+    };
+  }
+
+  private getPool(): ImageWorkerPool | null {
+    if (this.pool === undefined) {
+      this.pool = this.workers > 0 ? acquireImagePool(this.workers) : null;
+      if (this.pool !== null) poolReleaser.register(this, this.pool, this.poolToken);
+    }
+    return this.pool;
+  }
+
   private async loadBatch(indices: number[], params: TransformParams[] | null): Promise<Float32Array> {
     const [h, w, c] = this.imageShape;
     const size = h * w * c;
     const out = new Float32Array(indices.length * size);
+    const pool = this.getPool();
     await Promise.all(
       indices.map(async (j, i) => {
-        let img = await loadImage(this.filepaths[j], this.loadOptions);
-        if (img.height !== h || img.width !== w || img.channels !== c) {
-          throw new ImageDecodeError(this.filepaths[j], 'corrupt', `decoded to ${img.height}×${img.width}×${img.channels}, expected ${h}×${w}×${c}.`);
-        }
-        if (this.generator !== null) {
-          let x = params !== null ? this.generator.applyTransform(img, params[i]) : img;
-          x = this.generator.standardize(x);
-          out.set(x.data, i * size);
-        } else {
-          out.set(img.data, i * size);
-        }
-        img = undefined as never;
+        const job = this.job(j, params === null ? null : params[i]);
+        if (pool === null) await renderImageFile(job, out, i * size);
+        else out.set(await pool.run(job), i * size);
       }),
     );
+    const g = this.generator;
+    if (g !== null && g.preprocessingFunction !== null) {
+      for (let i = 0; i < indices.length; i++) {
+        const x = g.standardize({ data: out.slice(i * size, (i + 1) * size), height: h, width: w, channels: c });
+        out.set(x.data, i * size);
+      }
+    }
     return out;
   }
 
@@ -398,6 +450,20 @@ export class DirectoryIterator {
     const indices = Array.from((this.state.indexArray as Int32Array).subarray(this.batchSize * i, this.batchSize * (i + 1)));
     const params = this.drawParams(indices.length, rng);
     return this.toBatch(indices, await this.loadBatch(indices, params));
+  }
+
+  /**
+   * Frees the worker threads (when the last iterator using them lets go) and drops prefetched batches.
+   * The iterator stays usable: a later batch starts workers again. Never needed for the process to
+   * exit (idle workers do not keep it alive); an iterator that is garbage-collected is released too.
+   */
+  dispose(): void {
+    this.discardQueue();
+    if (this.pool !== undefined && this.pool !== null) {
+      poolReleaser.unregister(this.poolToken);
+      releaseImagePool(this.pool);
+    }
+    this.pool = undefined;
   }
 
   /** Restarts at the beginning of a new epoch (Keras `reset`); prefetched batches are discarded. */

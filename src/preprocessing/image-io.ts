@@ -64,11 +64,14 @@ export interface LoadedImage extends ImageArray {
   path: string;
 }
 
-/** Validates and fills {@link LoadImageOptions}. */
-export function resolveLoadOptions(options: LoadImageOptions = {}): Required<Omit<LoadImageOptions, 'background' | 'targetSize'>> & {
+/** {@link LoadImageOptions} validated and with every default filled in (plain data: it crosses to worker threads). */
+export type ResolvedLoadOptions = Required<Omit<LoadImageOptions, 'background' | 'targetSize'>> & {
   targetSize: [number, number] | null;
   background: LoadImageOptions['background'] | null;
-} {
+};
+
+/** Validates and fills {@link LoadImageOptions}. */
+export function resolveLoadOptions(options: LoadImageOptions = {}): ResolvedLoadOptions {
   const colorMode = checkOneOf('colorMode', options.colorMode ?? 'rgb', COLOR_MODES);
   const interpolation = checkOneOf('interpolation', options.interpolation ?? 'nearest', INTERPOLATIONS);
   const ts = options.targetSize ?? null;
@@ -108,7 +111,8 @@ export function aspectCropBox(width: number, height: number, targetHeight: numbe
   return [left, top, left + cropWidth, top + cropHeight];
 }
 
-function convertChannels<T extends Uint8Array | Float32Array>(src: RawImage<T>, colorMode: ColorMode, isFloat: boolean): RawImage<T> {
+/** PIL `convert` between L, LA, RGB and RGBA (8-bit exact; float for 16-bit sources). */
+export function convertChannels<T extends Uint8Array | Float32Array>(src: RawImage<T>, colorMode: ColorMode, isFloat: boolean): RawImage<T> {
   const inCh = src.channels;
   const outCh = channelsOf(colorMode);
   const n = src.width * src.height;
@@ -150,6 +154,36 @@ function convertChannels<T extends Uint8Array | Float32Array>(src: RawImage<T>, 
  */
 export async function loadImage(path: string, options: LoadImageOptions = {}): Promise<LoadedImage> {
   const opts = resolveLoadOptions(options);
+  let img = await decodeImage(path, opts);
+  img = convertChannels(img as RawImage<Uint8Array | Float32Array>, opts.colorMode, img.data instanceof Float32Array) as typeof img;
+  img = resizeToTarget(img, opts);
+  const data = img.data instanceof Float32Array ? img.data : new Float32Array(img.data);
+  return { data, height: img.height, width: img.width, channels: img.channels, path };
+}
+
+/**
+ * Resizes to `opts.targetSize` (PIL-exact, with the `keepAspectRatio` crop), or returns `img` itself when
+ * it already has that size or no size is asked for.
+ */
+export function resizeToTarget<T extends RawImage<Uint8Array> | RawImage<Float32Array>>(img: T, opts: ResolvedLoadOptions): T {
+  if (opts.targetSize === null) return img;
+  const [th, tw] = opts.targetSize;
+  if (img.width === tw && img.height === th) return img;
+  const box = opts.keepAspectRatio ? aspectCropBox(img.width, img.height, th, tw) : undefined;
+  return resizeLikePil(img as RawImage<Uint8Array | Float32Array>, tw, th, opts.interpolation, box) as T;
+}
+
+/**
+ * Reads and decodes a file with sharp, before any colour-mode conversion or resizing: 8-bit images as
+ * `Uint8Array` (1 channel for grey sources, 3 or 4 for colour, 2 for grey + alpha kept for `'rgba'`),
+ * 16-bit ones as `Float32Array` scaled by 1/257. Orientation and `background` are applied here.
+ *
+ * @param path - image file
+ * @param opts - resolved options (only `autoOrient`, `background`, `colorMode`, `limitInputPixels` are used)
+ * @returns the decoded pixels
+ * @throws {ImageDecodeError} naming the file
+ */
+export async function decodeImage(path: string, opts: ResolvedLoadOptions): Promise<RawImage<Uint8Array> | RawImage<Float32Array>> {
   let buf: Buffer;
   try {
     buf = await fs.readFile(path);
@@ -158,15 +192,18 @@ export async function loadImage(path: string, options: LoadImageOptions = {}): P
   }
   if (buf.length === 0) throw new ImageDecodeError(path, 'empty', 'the file is empty (0 bytes). Re-download or remove it.');
   const sharpOpts = { limitInputPixels: opts.limitInputPixels, failOn: 'truncated' as const };
-  let meta: sharp.Metadata;
-  try {
-    meta = await sharp(buf, sharpOpts).metadata();
-  } catch (err) {
-    throw classify(path, err);
+  let header = sniffHeader(buf);
+  if (header === null) {
+    let meta: sharp.Metadata;
+    try {
+      meta = await sharp(buf, sharpOpts).metadata();
+    } catch (err) {
+      throw classify(path, err);
+    }
+    header = { is16: meta.depth === 'ushort', channels: meta.channels ?? 3, hasAlpha: meta.hasAlpha === true };
   }
-  const is16 = meta.depth === 'ushort';
-  const srcGrey = (meta.channels ?? 3) <= 2;
-  const hasAlpha = meta.hasAlpha === true;
+  const { is16, hasAlpha } = header;
+  const srcGrey = header.channels <= 2;
   let pipe = sharp(buf, sharpOpts);
   if (opts.autoOrient) pipe = pipe.rotate();
   const flatten = hasAlpha && opts.background !== null && opts.colorMode !== 'rgba';
@@ -181,25 +218,71 @@ export async function loadImage(path: string, options: LoadImageOptions = {}): P
     throw classify(path, err);
   }
   const { width, height, channels } = raw.info;
-  let img: RawImage<Uint8Array> | RawImage<Float32Array>;
   if (is16) {
     const u16 = new Uint16Array(raw.data.buffer, raw.data.byteOffset, raw.data.length / 2);
     const f = new Float32Array(u16.length);
     for (let i = 0; i < u16.length; i++) f[i] = u16[i] / 257;
-    img = { data: f, width, height, channels };
-  } else {
-    img = { data: new Uint8Array(raw.data.buffer, raw.data.byteOffset, raw.data.length), width, height, channels };
+    return { data: f, width, height, channels };
   }
-  img = convertChannels(img as RawImage<Uint8Array | Float32Array>, opts.colorMode, is16) as typeof img;
-  if (opts.targetSize !== null) {
-    const [th, tw] = opts.targetSize;
-    if (img.width !== tw || img.height !== th) {
-      const box = opts.keepAspectRatio ? aspectCropBox(img.width, img.height, th, tw) : undefined;
-      img = resizeLikePil(img as RawImage<Uint8Array | Float32Array>, tw, th, opts.interpolation, box) as typeof img;
+  return { data: new Uint8Array(raw.data.buffer, raw.data.byteOffset, raw.data.length), width, height, channels };
+}
+
+/** What `decodeImage` needs to know before decoding: sample depth, channel count and alpha, as sharp's metadata. */
+interface Header {
+  is16: boolean;
+  channels: number;
+  hasAlpha: boolean;
+}
+
+/**
+ * Reads depth, channels and alpha from the first bytes of the two formats of the chest-CT dataset,
+ * only in the cases where they are unambiguous (and equal to what sharp's `metadata()` reports):
+ * 8-bit PNG of colour type grey/RGB without a `tRNS` chunk, grey+alpha or RGBA; baseline/progressive
+ * 8-bit JPEG with 1 or 3 components. Anything else returns null and the caller asks sharp.
+ * Saves a second libvips open per image.
+ */
+export function sniffHeader(buf: Buffer): Header | null {
+  if (buf.length >= 33 && buf.readUInt32BE(0) === 0x89504e47 && buf.readUInt32BE(4) === 0x0d0a1a0a && buf.toString('latin1', 12, 16) === 'IHDR') {
+    const depth = buf[24];
+    const colorType = buf[25];
+    if (depth !== 8) return null;
+    const channels = colorType === 0 ? 1 : colorType === 2 ? 3 : colorType === 4 ? 2 : colorType === 6 ? 4 : 0;
+    if (channels === 0) return null;
+    if (colorType === 0 || colorType === 2) {
+      // A tRNS chunk (before IDAT) gives grey/RGB an alpha channel.
+      let pos = 8;
+      for (;;) {
+        if (pos + 8 > buf.length) return null;
+        const len = buf.readUInt32BE(pos);
+        const type = buf.toString('latin1', pos + 4, pos + 8);
+        if (type === 'tRNS') return null;
+        if (type === 'IDAT') break;
+        pos += 12 + len;
+      }
+    }
+    return { is16: false, channels, hasAlpha: channels === 2 || channels === 4 };
+  }
+  if (buf.length >= 4 && buf[0] === 0xff && buf[1] === 0xd8) {
+    let pos = 2;
+    while (pos + 9 < buf.length) {
+      if (buf[pos] !== 0xff) return null;
+      const marker = buf[pos + 1];
+      if (marker === 0xff) {
+        pos += 1;
+        continue;
+      }
+      const len = buf.readUInt16BE(pos + 2);
+      if (marker === 0xc0 || marker === 0xc1 || marker === 0xc2) {
+        const precision = buf[pos + 4];
+        const components = buf[pos + 9];
+        if (precision !== 8 || (components !== 1 && components !== 3)) return null;
+        return { is16: false, channels: components, hasAlpha: false };
+      }
+      if (marker === 0xda || marker === 0xd9 || (marker >= 0xc3 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc)) return null;
+      pos += 2 + len;
     }
   }
-  const data = img.data instanceof Float32Array ? img.data : Float32Array.from(img.data);
-  return { data, height: img.height, width: img.width, channels: img.channels, path };
+  return null;
 }
 
 /**

@@ -111,6 +111,79 @@ function clip8(v: number): number {
   return Math.floor(v / ONE);
 }
 
+// The four passes below are PIL's ImagingResampleHorizontal/Vertical (8-bit fixed point and float),
+// with the 8-bit/float choice made once per pass instead of per sample.
+
+function horizontalFixed(src: Uint8Array, srcW: number, ch: number, y0: number, rows: number, width: number, hc: Coeffs, ik: Int32Array, out: Uint8Array): void {
+  const half = 1 << (PRECISION_BITS - 1);
+  for (let y = 0; y < rows; y++) {
+    const srow = (y + y0) * srcW;
+    for (let x = 0; x < width; x++) {
+      const xmin = hc.bounds[x * 2];
+      const xn = hc.bounds[x * 2 + 1];
+      const k = x * hc.ksize;
+      const s0 = (srow + xmin) * ch;
+      const d = (y * width + x) * ch;
+      for (let c = 0; c < ch; c++) {
+        let ss = half;
+        for (let i = 0; i < xn; i++) ss += src[s0 + i * ch + c] * ik[k + i];
+        out[d + c] = clip8(ss);
+      }
+    }
+  }
+}
+
+function horizontalFloat(src: Float32Array, srcW: number, ch: number, y0: number, rows: number, width: number, hc: Coeffs, out: Float32Array): void {
+  for (let y = 0; y < rows; y++) {
+    const srow = (y + y0) * srcW;
+    for (let x = 0; x < width; x++) {
+      const xmin = hc.bounds[x * 2];
+      const xn = hc.bounds[x * 2 + 1];
+      const k = x * hc.ksize;
+      const s0 = (srow + xmin) * ch;
+      const d = (y * width + x) * ch;
+      for (let c = 0; c < ch; c++) {
+        let ss = 0;
+        for (let i = 0; i < xn; i++) ss += src[s0 + i * ch + c] * hc.kk[k + i];
+        out[d + c] = ss;
+      }
+    }
+  }
+}
+
+function verticalFixed(src: Uint8Array, w: number, ch: number, height: number, vBounds: Int32Array, vc: Coeffs, ik: Int32Array, out: Uint8Array): void {
+  const half = 1 << (PRECISION_BITS - 1);
+  const rowLen = w * ch;
+  for (let y = 0; y < height; y++) {
+    const ymin = vBounds[y * 2];
+    const yn = vBounds[y * 2 + 1];
+    const k = y * vc.ksize;
+    const base = ymin * rowLen;
+    const d = y * rowLen;
+    for (let j = 0; j < rowLen; j++) {
+      let ss = half;
+      for (let i = 0; i < yn; i++) ss += src[base + i * rowLen + j] * ik[k + i];
+      out[d + j] = clip8(ss);
+    }
+  }
+}
+
+function verticalFloat(src: Float32Array, w: number, ch: number, height: number, vBounds: Int32Array, vc: Coeffs, out: Float32Array): void {
+  const rowLen = w * ch;
+  for (let y = 0; y < height; y++) {
+    const ymin = vBounds[y * 2];
+    const yn = vBounds[y * 2 + 1];
+    const k = y * vc.ksize;
+    const base = ymin * rowLen;
+    const d = y * rowLen;
+    for (let j = 0; j < rowLen; j++) {
+      let ss = 0;
+      for (let i = 0; i < yn; i++) ss += src[base + i * rowLen + j] * vc.kk[k + i];
+      out[d + j] = ss;
+    }
+  }
+}
+
 /** An interleaved image buffer being resized (8-bit or float). */
 export interface RawImage<T extends Uint8Array | Float32Array> {
   data: T;
@@ -178,50 +251,15 @@ export function resizeLikePil<T extends Uint8Array | Float32Array>(
     for (let i = 0; i < height; i++) vBounds[i * 2] -= yFirst;
     const rows = yLast - yFirst;
     const out = make(width * rows * ch);
-    const ik = isFloat ? null : fixedCoeffs(hc.kk);
-    for (let y = 0; y < rows; y++) {
-      const srow = (y + yFirst) * src.width;
-      for (let x = 0; x < width; x++) {
-        const xmin = hc.bounds[x * 2];
-        const xn = hc.bounds[x * 2 + 1];
-        const k = x * hc.ksize;
-        for (let c = 0; c < ch; c++) {
-          if (ik) {
-            let ss = 1 << (PRECISION_BITS - 1);
-            for (let i = 0; i < xn; i++) ss += src.data[(srow + xmin + i) * ch + c] * ik[k + i];
-            out[(y * width + x) * ch + c] = clip8(ss);
-          } else {
-            let ss = 0;
-            for (let i = 0; i < xn; i++) ss += src.data[(srow + xmin + i) * ch + c] * hc.kk[k + i];
-            out[(y * width + x) * ch + c] = ss;
-          }
-        }
-      }
-    }
+    if (isFloat) horizontalFloat(src.data as Float32Array, src.width, ch, yFirst, rows, width, hc, out as Float32Array);
+    else horizontalFixed(src.data as Uint8Array, src.width, ch, yFirst, rows, width, hc, fixedCoeffs(hc.kk), out as Uint8Array);
     cur = { data: out, height: rows, width, channels: ch };
   }
   if (needV) {
     const out = make(width * height * ch);
-    const ik = isFloat ? null : fixedCoeffs(vc.kk);
     const w = cur.width;
-    for (let y = 0; y < height; y++) {
-      const ymin = vBounds[y * 2];
-      const yn = vBounds[y * 2 + 1];
-      const k = y * vc.ksize;
-      for (let x = 0; x < w; x++) {
-        for (let c = 0; c < ch; c++) {
-          if (ik) {
-            let ss = 1 << (PRECISION_BITS - 1);
-            for (let i = 0; i < yn; i++) ss += cur.data[((ymin + i) * w + x) * ch + c] * ik[k + i];
-            out[(y * w + x) * ch + c] = clip8(ss);
-          } else {
-            let ss = 0;
-            for (let i = 0; i < yn; i++) ss += cur.data[((ymin + i) * w + x) * ch + c] * vc.kk[k + i];
-            out[(y * w + x) * ch + c] = ss;
-          }
-        }
-      }
-    }
+    if (isFloat) verticalFloat(cur.data as Float32Array, w, ch, height, vBounds, vc, out as Float32Array);
+    else verticalFixed(cur.data as Uint8Array, w, ch, height, vBounds, vc, fixedCoeffs(vc.kk), out as Uint8Array);
     cur = { data: out, height, width: w, channels: ch };
   }
   return cur;

@@ -1,0 +1,162 @@
+/**
+ * A pool of worker threads that render images (decode with sharp, PIL-exact resize, scipy-exact affine,
+ * rescale) off the main thread, so batches keep coming while the main thread trains. No Keras original
+ * (Keras uses `workers=`/`use_multiprocessing=` with an `OrderedEnqueuer`).
+ *
+ * - One pool per size per process, shared by every iterator that uses it (reference-counted: the last
+ *   `release` terminates the threads). Workers start lazily on the first job.
+ * - An idle worker is `unref()`ed: a pool never keeps the process alive; a busy one is `ref()`ed, so a
+ *   pending batch is not cut short by the process exiting.
+ * - Jobs go to the worker with the fewest in flight; each worker keeps several in flight, so its
+ *   sharp decodes overlap its own JavaScript. Results do not depend on which worker ran a job.
+ * - A failure in a worker rejects that job with an {@link ImageDecodeError} naming the file; a worker
+ *   that dies rejects all its jobs the same way and is replaced on the next job.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { ImageDecodeError, type ImageDecodeProblem } from './errors';
+import type { ImageJob } from './image-kernel';
+import type { WorkerErrorMessage } from './image-worker';
+
+interface Pending {
+  job: ImageJob;
+  resolve: (data: Float32Array) => void;
+  reject: (err: Error) => void;
+}
+
+interface Slot {
+  worker: Worker;
+  pending: Map<number, Pending>;
+}
+
+/** The compiled worker script beside this module (`dist/` or `.build/`), or null when absent (e.g. run from .ts sources). */
+export function imageWorkerScript(): string | null {
+  const file = path.join(__dirname, 'image-worker.js');
+  return fs.existsSync(file) ? file : null;
+}
+
+function toDecodeError(job: ImageJob, e: WorkerErrorMessage): ImageDecodeError {
+  if (e.name === 'ImageDecodeError' && e.problem !== undefined) {
+    const prefix = `Cannot decode image ${job.path}: `;
+    const detail = e.message.startsWith(prefix) ? e.message.slice(prefix.length) : e.message;
+    return new ImageDecodeError(job.path, e.problem as ImageDecodeProblem, detail);
+  }
+  return new ImageDecodeError(job.path, 'corrupt', `processing it in a worker thread failed (${e.name}: ${e.message}).`);
+}
+
+/** Worker threads rendering {@link ImageJob}s. Obtain one with {@link acquireImagePool}. */
+export class ImageWorkerPool {
+  /** Number of worker threads. */
+  readonly size: number;
+  private readonly script: string;
+  private slots: Array<Slot | null>;
+  private nextId = 0;
+  private terminated = false;
+
+  /**
+   * @param size - worker threads, ≥ 1
+   * @param script - compiled `image-worker.js`
+   */
+  constructor(size: number, script: string) {
+    this.size = size;
+    this.script = script;
+    this.slots = new Array(size).fill(null);
+  }
+
+  /** Jobs sent and not yet answered. */
+  get inFlight(): number {
+    return this.slots.reduce((n, s) => n + (s === null ? 0 : s.pending.size), 0);
+  }
+
+  private spawn(i: number): Slot {
+    const worker = new Worker(this.script);
+    const slot: Slot = { worker, pending: new Map() };
+    worker.unref();
+    worker.on('message', (msg: { id: number; data?: Float32Array; error?: WorkerErrorMessage }) => {
+      const p = slot.pending.get(msg.id);
+      if (p === undefined) return;
+      slot.pending.delete(msg.id);
+      if (slot.pending.size === 0) worker.unref();
+      if (msg.error !== undefined) p.reject(toDecodeError(p.job, msg.error));
+      else p.resolve(msg.data as Float32Array);
+    });
+    const fail = (why: string): void => {
+      if (this.slots[i] === slot) this.slots[i] = null;
+      const pending = [...slot.pending.values()];
+      slot.pending.clear();
+      for (const p of pending) p.reject(new ImageDecodeError(p.job.path, 'corrupt', `the worker thread decoding it stopped (${why}). Try again, or pass workers: 0.`));
+    };
+    worker.on('error', (err) => fail(`${err.name}: ${err.message}`));
+    worker.on('exit', (code) => fail(`exit code ${code}`));
+    this.slots[i] = slot;
+    return slot;
+  }
+
+  /**
+   * Renders one image in a worker thread.
+   *
+   * @param job - what to render
+   * @returns the image's `h·w·c` values (a transferred buffer, the caller's)
+   * @throws {ImageDecodeError} naming the file, whatever went wrong in the worker
+   */
+  run(job: ImageJob): Promise<Float32Array> {
+    if (this.terminated) return Promise.reject(new Error('The image worker pool was terminated.'));
+    let best = -1;
+    let bestLoad = Infinity;
+    for (let i = 0; i < this.size; i++) {
+      const s = this.slots[i];
+      const load = s === null ? 0 : s.pending.size;
+      if (load < bestLoad) {
+        best = i;
+        bestLoad = load;
+      }
+    }
+    const slot = this.slots[best] ?? this.spawn(best);
+    const id = this.nextId++;
+    return new Promise<Float32Array>((resolve, reject) => {
+      slot.pending.set(id, { job, resolve, reject });
+      if (slot.pending.size === 1) slot.worker.ref();
+      slot.worker.postMessage({ id, job });
+    });
+  }
+
+  /** Stops every worker; jobs in flight reject. */
+  async terminate(): Promise<void> {
+    this.terminated = true;
+    const slots = this.slots.filter((s): s is Slot => s !== null);
+    this.slots = new Array(this.size).fill(null);
+    await Promise.all(slots.map((s) => s.worker.terminate()));
+  }
+}
+
+const pools = new Map<number, { pool: ImageWorkerPool; users: number }>();
+
+/**
+ * The process-wide pool of `size` workers, created on first use; pair with {@link releaseImagePool}.
+ *
+ * @param size - worker threads, ≥ 1
+ * @returns the pool, or null when the compiled worker script is not available
+ */
+export function acquireImagePool(size: number): ImageWorkerPool | null {
+  const script = imageWorkerScript();
+  if (script === null) return null;
+  let entry = pools.get(size);
+  if (entry === undefined) {
+    entry = { pool: new ImageWorkerPool(size, script), users: 0 };
+    pools.set(size, entry);
+  }
+  entry.users += 1;
+  return entry.pool;
+}
+
+/** Gives back a pool from {@link acquireImagePool}; the last user's release terminates its workers. */
+export function releaseImagePool(pool: ImageWorkerPool): void {
+  const entry = pools.get(pool.size);
+  if (entry === undefined || entry.pool !== pool) return;
+  entry.users -= 1;
+  if (entry.users <= 0) {
+    pools.delete(pool.size);
+    void pool.terminate();
+  }
+}
