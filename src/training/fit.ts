@@ -47,6 +47,8 @@ export interface FitArgs {
   prefixEngine?: PrefixEngine;
   /** False runs the frozen prefix on TF.js (so does the environment variable `TRANSFERLAB_ACCELERATE=0`). Default true. */
   accelerate?: boolean;
+  /** Run frozen leading layers outside the gradient tape (see splitFrozenPrefix). `false` differentiates the whole graph, as TF.js's own `model.fit` does (slower; a baseline). Default true. */
+  split?: boolean;
   /** Seeds Dropout masks per step (`deriveSeed(seed, step)`), so runs and resumed runs repeat exactly. Default: the global seed (`setGlobalSeed`), else unseeded. */
   seed?: number;
 }

@@ -24,11 +24,11 @@ export interface Pipeline {
  *
  * @throws TrainingError when a PrefixEngine is given but nothing is frozen, or the model has several outputs
  */
-export function createPipeline(model: tf.LayersModel, prefixEngine?: PrefixEngine | null): Pipeline {
+export function createPipeline(model: tf.LayersModel, prefixEngine?: PrefixEngine | null, options: { split?: boolean } = {}): Pipeline {
   if (model.outputs.length !== 1) {
     throw new TrainingError(`Expected a model with one output, but '${model.name}' has ${model.outputs.length}. Multi-output training is not supported.`);
   }
-  const split = splitFrozenPrefix(model);
+  const split: FrozenSplit = options.split === false ? { prefix: null, tail: model, cutTensors: model.inputs.map((t) => t.name), prefixLayerCount: 0 } : splitFrozenPrefix(model);
   if (split.prefix === null) makeBatchNormRespectTrainable(model);
   const engine = prefixEngine ?? null;
   if (engine && split.prefix === null) {

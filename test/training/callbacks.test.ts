@@ -92,7 +92,7 @@ test('EarlyStopping restores the best epoch\'s weights at the end without leakin
   cb.setModel(handContext(model, tf.train.sgd(0.1)));
   const before = tf.memory().numTensors;
   await cb.onTrainBegin();
-  const bump = (v: number) => model.setWeights(model.weights.map((w) => tf.fill(w.shape, v)));
+  const bump = (v: number) => model.setWeights(model.weights.map((w) => tf.fill(w.shape as number[], v)));
   bump(1);
   await cb.onEpochEnd(0, { val_loss: 0.5 });
   const best = weightValues(model);
@@ -139,7 +139,7 @@ test('ModelCheckpoint writes atomically: a crash mid-write leaves the previous c
     cb.setModel(handContext(model, tf.train.sgd(0.1)));
     await cb.onEpochEnd(0, { val_loss: 1 });
     const saved = weightValues(model);
-    model.setWeights(model.weights.map((w) => tf.zeros(w.shape)));
+    model.setWeights(model.weights.map((w) => tf.zeros(w.shape as number[])));
     checkpointFs.write = (fd, data) => {
       fs.writeSync(fd, data, 0, Math.floor(data.length / 2)); // half the bytes reach the disk...
       throw new Error('simulated crash'); // ...then the process "dies"
