@@ -1,0 +1,234 @@
+// Speed of the frozen prefix on ONNX Runtime (issue 7), measured in one process tree.
+//
+// Each phase runs in its own child process (so its peak RSS is its own):
+//   tfjs     the walkthrough's train step (InceptionV3 notop 224×224, all but the last 15 base layers
+//            frozen, GAP→Flatten→Dense512→Dropout→Dense512→Dropout→Dense4) with `fit(..., { accelerate: false })`
+//            on the backend initBackend() picks — the baseline (a);
+//   onnx     the same step with the default engine (frozen prefix on ONNX Runtime) — (b); also checks
+//            the prefix outputs against TF.js at full size;
+//   torch    the same model and freezing in PyTorch (Debian python3-torch), when importable — (c);
+//   predict  predictIterator over a folder of PNGs vs raw ONNX Runtime on in-memory tensors, and a
+//            validation epoch (evaluate) cold vs warm feature cache, vs pure TF.js.
+// Settings (environment): BENCH_BATCH (default 8; the walkthrough uses 32), BENCH_STEPS timed train
+// steps after one warm-up step (default 3), BENCH_IMAGES images in the folder (default 32),
+// BENCH_SIZE (default 224). Weights are random (weights: null): speed does not depend on them.
+//
+// Run: npx tsc -p tsconfig.test.json && node .build/bench/accelerate.js
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import sharp from 'sharp';
+import { autoPrefixEngine, createOnnxPrefixEngine, defaultFeatureCache } from '../src/acceleration';
+import { ImageDataGenerator } from '../src/preprocessing';
+import { initBackend } from '../src/runtime/backend';
+import { evaluate, fit, predictIterator, splitFrozenPrefix, type Batch, type BatchSource } from '../src/training';
+import { walkthroughModel } from '../test/training/walkthrough-model';
+
+const env = (name: string, fallback: number): number => {
+  const v = Number(process.env[name]);
+  return Number.isFinite(v) && v > 0 ? Math.floor(v) : fallback;
+};
+const BATCH = env('BENCH_BATCH', 8);
+const STEPS = env('BENCH_STEPS', 3);
+const IMAGES = env('BENCH_IMAGES', 32);
+const SIZE = env('BENCH_SIZE', 224);
+
+type Result = Record<string, number | string>;
+
+function emit(result: Result): void {
+  result.peakRssMiB = Math.round(process.resourceUsage().maxRSS / 1024);
+  console.log(`RESULT ${JSON.stringify(result)}`);
+}
+
+async function walkthrough(): Promise<tf.LayersModel> {
+  const model = await walkthroughModel(SIZE);
+  const baseLayers = model.layers.length - 7; // the head adds 7 layers
+  model.layers.slice(0, baseLayers - 15).forEach((l) => (l.trainable = false));
+  model.compile({ optimizer: tf.train.adam(1e-4), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
+  return model;
+}
+
+/** Random images and labels, in memory (augmented training batches: not cacheable). */
+class RandomSource implements BatchSource {
+  readonly length = STEPS;
+  readonly deterministic = false;
+  private readonly pixels: Float32Array;
+  private step = 0;
+  constructor() {
+    this.pixels = new Float32Array(BATCH * SIZE * SIZE * 3);
+    let s = 1;
+    for (let i = 0; i < this.pixels.length; i++) {
+      s = (s * 1103515245 + 12345) % 2147483648;
+      this.pixels[i] = s / 2147483648;
+    }
+  }
+  async next(): Promise<Batch> {
+    const labels = Array.from({ length: BATCH }, (_, i) => (i + this.step++) % 4);
+    return { xs: tf.tensor4d(this.pixels, [BATCH, SIZE, SIZE, 3]), ys: tf.tidy(() => tf.oneHot(tf.tensor1d(labels, 'int32'), 4).toFloat()) };
+  }
+}
+
+async function trainPhase(accelerate: boolean): Promise<void> {
+  const report = await initBackend({ quiet: true });
+  const model = await walkthrough();
+  const source = new RandomSource();
+  let t = performance.now();
+  await fit(model, source, { epochs: 1, stepsPerEpoch: 1, verbose: 0, accelerate, seed: 1 }); // warm-up (and engine build)
+  const warmupS = (performance.now() - t) / 1000;
+  t = performance.now();
+  const history = await fit(model, source, { epochs: 1, stepsPerEpoch: STEPS, verbose: 0, accelerate, seed: 2 });
+  const seconds = (performance.now() - t) / 1000;
+  const result: Result = { phase: accelerate ? 'onnx' : 'tfjs', backend: report.line.replace(/ — .*/, ''), imgPerS: (BATCH * STEPS) / seconds, warmupS, loss: (history.history.loss as number[])[0] as number };
+  if (accelerate) {
+    // Full-size check of the prefix outputs against TF.js.
+    const split = splitFrozenPrefix(model);
+    const prefix = split.prefix as tf.LayersModel;
+    const engine = await createOnnxPrefixEngine(prefix);
+    const x = tf.randomUniform([2, SIZE, SIZE, 3], 0, 1, 'float32', 3) as tf.Tensor4D;
+    const a = await engine.predict(x);
+    const b = tf.tidy(() => prefix.apply(x, { training: false }) as tf.Tensor[]);
+    let worst = 0;
+    for (let i = 0; i < a.length; i++) {
+      const av = await (a[i] as tf.Tensor).data();
+      const bv = await (b[i] as tf.Tensor).data();
+      let scale = 1e-6;
+      let diff = 0;
+      for (let j = 0; j < bv.length; j++) {
+        scale = Math.max(scale, Math.abs(bv[j] as number));
+        diff = Math.max(diff, Math.abs((av[j] as number) - (bv[j] as number)));
+      }
+      worst = Math.max(worst, diff / scale);
+    }
+    tf.dispose([x, ...a, ...b]);
+    engine.dispose();
+    result.cutTensors = split.cutTensors.length;
+    result.prefixLayers = split.prefixLayerCount;
+    result.maxRelDiff224 = worst;
+  }
+  emit(result);
+}
+
+async function makeFolder(dir: string): Promise<void> {
+  let s = 7;
+  for (let i = 0; i < IMAGES; i++) {
+    const cls = path.join(dir, `class_${i % 4}`);
+    await fs.promises.mkdir(cls, { recursive: true });
+    const raw = Buffer.alloc(256 * 256 * 3);
+    for (let j = 0; j < raw.length; j++) {
+      s = (s * 1103515245 + 12345) % 2147483648;
+      raw[j] = (s >> 16) & 255;
+    }
+    await sharp(raw, { raw: { width: 256, height: 256, channels: 3 } }).png().toFile(path.join(cls, `img_${String(i).padStart(4, '0')}.png`));
+  }
+}
+
+async function predictPhase(): Promise<void> {
+  const report = await initBackend({ quiet: true });
+  const model = await walkthrough();
+  const dir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'transferlab-bench-'));
+  try {
+    await makeFolder(dir);
+    const gen = new ImageDataGenerator({ rescale: 1 / 255 });
+    const flow = () => gen.flowFromDirectory(dir, { targetSize: [SIZE, SIZE], batchSize: BATCH, shuffle: false });
+    const prefix = splitFrozenPrefix(model).prefix as tf.LayersModel;
+    await autoPrefixEngine(model, prefix, undefined, { verbose: false }); // build once, outside the timings
+    // Raw ONNX Runtime on in-memory tensors (no decode, no tail, no cache).
+    const raw = await createOnnxPrefixEngine(prefix);
+    const x = tf.randomUniform([BATCH, SIZE, SIZE, 3], 0, 1, 'float32', 4) as tf.Tensor4D;
+    tf.dispose(await raw.predict(x));
+    const batches = Math.ceil(IMAGES / BATCH);
+    let t = performance.now();
+    for (let i = 0; i < batches; i++) tf.dispose(await raw.predict(x));
+    const rawImgPerS = (batches * BATCH) / ((performance.now() - t) / 1000);
+    x.dispose();
+    raw.dispose();
+    // predictIterator over the folder (cold cache).
+    defaultFeatureCache().clear();
+    t = performance.now();
+    await predictIterator(model, flow());
+    const predictImgPerS = IMAGES / ((performance.now() - t) / 1000);
+    // Validation epochs: cold, then warm cache; then pure TF.js.
+    defaultFeatureCache().clear();
+    const it = flow();
+    t = performance.now();
+    await evaluate(model, it);
+    const coldS = (performance.now() - t) / 1000;
+    t = performance.now();
+    await evaluate(model, it);
+    const warmS = (performance.now() - t) / 1000;
+    t = performance.now();
+    await evaluate(model, it, { accelerate: false });
+    const tfjsS = (performance.now() - t) / 1000;
+    emit({ phase: 'predict', backend: report.line.replace(/ — .*/, ''), rawOrtImgPerS: rawImgPerS, predictImgPerS, valColdS: coldS, valWarmS: warmS, valTfjsS: tfjsS, cache: JSON.stringify(defaultFeatureCache().stats) });
+  } finally {
+    await fs.promises.rm(dir, { recursive: true, force: true });
+  }
+}
+
+const TORCH_SCRIPT = String.raw`
+import json, resource, sys, time, torch, torchvision
+batch, steps, size = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+torch.manual_seed(0)
+base = torchvision.models.inception_v3(weights=None, aux_logits=False, init_weights=False)
+base.fc = torch.nn.Identity()
+children = [m for m in base.modules() if len(list(m.children())) == 0 and any(True for _ in m.parameters())]
+for m in children[:-15]:
+    for p in m.parameters(): p.requires_grad = False
+head = torch.nn.Sequential(torch.nn.Linear(2048, 512), torch.nn.ReLU(), torch.nn.Dropout(0.3), torch.nn.Linear(512, 512), torch.nn.ReLU(), torch.nn.Dropout(0.3), torch.nn.Linear(512, 4))
+model = torch.nn.Sequential(base, head)
+model.train()
+for m in children[:-15]: m.eval()
+opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=1e-4)
+x = torch.rand(batch, 3, size, size); y = torch.randint(0, 4, (batch,))
+def step():
+    opt.zero_grad(); loss = torch.nn.functional.cross_entropy(model(x), y); loss.backward(); opt.step()
+step()
+t = time.perf_counter()
+for _ in range(steps): step()
+dt = time.perf_counter() - t
+print('RESULT ' + json.dumps({'phase': 'torch', 'backend': 'PyTorch %s CPU (%d threads)' % (torch.__version__, torch.get_num_threads()), 'imgPerS': batch * steps / dt, 'peakRssMiB': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024}))
+`;
+
+function child(args: string[], cmd = process.execPath): Result | string {
+  const res = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 1 << 26 });
+  const line = `${res.stdout ?? ''}`.split('\n').find((l) => l.startsWith('RESULT '));
+  if (line === undefined) return `failed (exit ${res.status ?? res.signal}): ${`${res.stderr ?? ''}`.trim().split('\n').slice(-3).join(' | ')}`;
+  return JSON.parse(line.slice(7)) as Result;
+}
+
+async function main(): Promise<void> {
+  const phase = process.argv[2];
+  if (phase === 'tfjs' || phase === 'onnx') return trainPhase(phase === 'onnx');
+  if (phase === 'predict') return predictPhase();
+  const f = (v: unknown, d = 2) => (typeof v === 'number' ? v.toFixed(d) : String(v));
+  console.log(`accelerate bench: ${SIZE}x${SIZE}, batch ${BATCH}, ${STEPS} timed train steps after 1 warm-up, ${IMAGES} images for prediction; ${os.availableParallelism()} cores, load ${os.loadavg()[0]?.toFixed(1)}`);
+  const a = child([__filename, 'tfjs']);
+  const b = child([__filename, 'onnx']);
+  const torchOk = spawnSync('/usr/bin/python3', ['-c', 'import torch, torchvision'], { encoding: 'utf8' }).status === 0;
+  const c = torchOk ? child(['-c', TORCH_SCRIPT, String(BATCH), String(STEPS), String(SIZE)], '/usr/bin/python3') : 'skipped: /usr/bin/python3 cannot import torch, torchvision (apt-get install python3-torch python3-torchvision: 236 packages, libtorch alone 131 MB installed)';
+  const base = typeof a === 'string' ? undefined : (a.imgPerS as number);
+  const row = (name: string, r: Result | string) => {
+    if (typeof r === 'string') return console.log(`${name.padEnd(34)} ${r}`);
+    const ratio = base ? ` (${f((r.imgPerS as number) / base)}× TF.js)` : '';
+    console.log(`${name.padEnd(34)} ${f(r.imgPerS)} img/s${ratio}, peak RSS ${r.peakRssMiB} MiB — ${r.backend}${r.warmupS !== undefined ? `, warm-up step ${f(r.warmupS, 1)} s` : ''}`);
+  };
+  row('(a) train step, pure TF.js', a);
+  row('(b) train step, prefix on ONNX RT', b);
+  row('(c) train step, PyTorch', c);
+  if (typeof b !== 'string') console.log(`    prefix check at ${SIZE}: ${b.prefixLayers} layers, ${b.cutTensors} cut tensors, max |ONNX−TF.js| / max|TF.js| = ${Number(b.maxRelDiff224).toExponential(2)}`);
+  const p = child([__filename, 'predict']);
+  if (typeof p === 'string') {
+    console.log(`prediction / validation: ${p}`);
+    return;
+  }
+  console.log(`predictIterator over ${IMAGES} PNGs   ${f(p.predictImgPerS)} img/s vs raw ONNX Runtime prefix ${f(p.rawOrtImgPerS)} img/s (${f((p.predictImgPerS as number) / (p.rawOrtImgPerS as number))}×), peak RSS ${p.peakRssMiB} MiB`);
+  console.log(`validation epoch (${IMAGES} images)  cold cache ${f(p.valColdS)} s, warm cache ${f(p.valWarmS)} s (${f((p.valColdS as number) / (p.valWarmS as number), 1)}× faster), pure TF.js ${f(p.valTfjsS)} s`);
+  console.log(`    cache: ${p.cache}`);
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
