@@ -266,8 +266,15 @@ export async function runNotebook(notebookPath: string, args: RunNotebookArgs = 
     }
     const code = await exited;
     args.signal?.removeEventListener('abort', onAbort);
+    if (spawnError !== undefined) {
+      throw new JupyterUnavailableError(
+        `Expected to start the notebook driver with Python ${python} but could not: ${spawnError.message}. ` +
+          'Set TRANSFERLAB_PYTHON to a Python with Jupyter, or run `npm run setup`.',
+        python,
+      );
+    }
     if (!executed || code !== 0) {
-      const detail = spawnError?.message ?? stderrTail.join('').trim().split('\n').slice(-15).join('\n');
+      const detail = stderrTail.join('').trim().split('\n').slice(-15).join('\n');
       throw new JupyterUnavailableError(
         `Expected the notebook driver (${python} ${driverPath()}) to finish but it exited with code ${code}:\n${detail}\n` +
           'Run `npm run setup` to check the Jupyter installation.',
@@ -312,7 +319,7 @@ export function failureSummary(kind: RunFailure['kind']): string {
     case 'dead_kernel':
       return 'the kernel died';
     case 'unhandled':
-      return 'an unhandled rejection or uncaught exception escaped from its asynchronous code';
+      return 'let an unhandled promise rejection or uncaught exception escape (from its own asynchronous code, or from work an earlier cell left running)';
     case 'kernel_start':
       return 'the kernel did not start';
     case 'aborted':

@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
+import { JupyterUnavailableError } from '../../src/cli/errors';
 import { runNotebook } from '../../src/cli/runNotebook';
 import { cellText, fixtures, printedPid, processExists, readJson, runCli, tempDir } from './support';
 
@@ -100,6 +101,19 @@ test('an unknown --kernel fails before any cell with the registered kernels list
     const nb = readJson(path.join(out, '00-nested-import.ipynb'));
     assert.equal(nb.cells[0].metadata.tags?.[0], 'transferlab-error');
     assert.equal(nb.cells.length, 3, 'only the top banner is added');
+  } finally {
+    fs.rmSync(out, { recursive: true, force: true });
+  }
+});
+
+test('a Python that cannot be started is reported with what to do', async () => {
+  const out = tempDir();
+  try {
+    await assert.rejects(runNotebook(path.join(fixtures, 'kernel-killed.ipynb'), { python: '/nonexistent/python3', output: out, log: () => {} }), (e: Error) => {
+      assert.ok(e instanceof JupyterUnavailableError);
+      assert.equal(e.message, 'Expected to start the notebook driver with Python /nonexistent/python3 but could not: spawn /nonexistent/python3 ENOENT. Set TRANSFERLAB_PYTHON to a Python with Jupyter, or run `npm run setup`.');
+      return true;
+    });
   } finally {
     fs.rmSync(out, { recursive: true, force: true });
   }

@@ -24,3 +24,13 @@ test('npm run setup registers the transferlab kernel for the user and checks it 
     fs.rmSync(dataDir, { recursive: true, force: true });
   }
 });
+
+test('npm run setup explains what is missing when TRANSFERLAB_PYTHON lacks Jupyter', async () => {
+  const res = await new Promise<{ code: number; stderr: string }>((resolve) => {
+    execFile(process.execPath, [path.join(packageRoot(), 'kernel-setup', 'setup.js'), '--no-verify'], { env: { ...process.env, TRANSFERLAB_PYTHON: '/nonexistent/python3' } }, (error, _stdout, stderr) =>
+      resolve({ code: error === null ? 0 : Number(error.code), stderr }),
+    );
+  });
+  assert.equal(res.code, 1);
+  assert.match(res.stderr, /^npm run setup failed: TRANSFERLAB_PYTHON=\/nonexistent\/python3 cannot run the notebooks: spawnSync \/nonexistent\/python3 ENOENT\. Install jupyter_client, nbformat, nbconvert, nbclient into it or unset it\.$/m);
+});
