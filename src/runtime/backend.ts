@@ -168,12 +168,15 @@ function smokeTest(): string | undefined {
 /** Activates tfjs backend `name`, silencing tfjs's own warning when its factory fails. */
 async function activate(name: string): Promise<string | undefined> {
   const warn = console.warn;
-  let warning: string | undefined;
-  console.warn = (...args: unknown[]) => { warning ??= args.map(String).join(' '); };
+  const warnings: string[] = [];
+  console.warn = (...args: unknown[]) => { warnings.push(args.map((a) => firstLine(a instanceof Error ? a.message : a)).join(' ')); };
   try {
     const ok = await tf.setBackend(name);
     await tf.ready();
-    if (!ok || tf.getBackend() !== name) return `failed to initialize${warning !== undefined ? `: ${firstLine(warning)}` : ''}`;
+    if (!ok || tf.getBackend() !== name) {
+      const detail = [...new Set(warnings.filter((w) => !w.startsWith('Initialization of backend')))].join('; ');
+      return `failed to initialize${detail !== '' ? `: ${detail}` : ''}`;
+    }
     return undefined;
   } catch (error) {
     return `failed to initialize: ${firstLine((error as Error).message)}`;

@@ -22,8 +22,9 @@
  * idle ones Emscripten pre-spawns (8, about 40 MB), and removes the process-wide
  * `uncaughtException`/`unhandledRejection` rethrow handlers the Emscripten runtime installs.
  *
- * Robustness: any failure (files missing in another package version, a factory that rejects or
- * does not settle within {@link THREADED_WASM_INIT_TIMEOUT_MS}) rejects, and
+ * Robustness: any failure while starting (files missing in another package version, a pthread
+ * worker that throws — Emscripten's handler would rethrow it and crash Node, so it is guarded — or
+ * a factory that rejects or does not settle within {@link THREADED_WASM_INIT_TIMEOUT_MS}) rejects, and
  * {@link restoreStockWasmBackend} puts the package's own single-thread factory back; `initBackend`
  * does that automatically and reports why. Tied to tfjs-backend-wasm 4.x file names; checked at load.
  */
@@ -84,6 +85,27 @@ function packageFiles(): { dir: string; mainJs: string; wasmFile: string; worker
   return files;
 }
 
+/**
+ * Wraps the `onerror` handler Emscripten later assigns to `worker` (it rethrows, which would crash
+ * the process from an event listener) so that errors go to `fail` instead.
+ */
+function guardWorkerErrors(worker: EmscriptenWorker, fail: (error: unknown) => void): void {
+  let handler: ((event: unknown) => void) | undefined;
+  Object.defineProperty(worker, 'onerror', {
+    configurable: true,
+    get: () => handler,
+    set: (fn: (event: unknown) => void) => {
+      handler = (event: unknown) => {
+        try {
+          fn(event);
+        } catch (error) {
+          fail(error);
+        }
+      };
+    },
+  });
+}
+
 /** Creates the threaded backend (the body of the registered factory). */
 async function createThreadedBackend(threads: number): Promise<tf.KernelBackend> {
   const pkg = require(PACKAGE) as WasmPackage;
@@ -118,7 +140,19 @@ async function createThreadedBackend(threads: number): Promise<tf.KernelBackend>
       },
       onAbort: (what: unknown) => reject(new Error(`threaded wasm module aborted: ${String(what)}`)),
     };
-    factory(config).then(resolve, reject).finally(() => clearTimeout(timer));
+    let settled = false;
+    const fail = (error: unknown) => {
+      if (settled) throw error; // after start-up: Emscripten's own behaviour (a crashed pthread is fatal)
+      reject(error instanceof Error ? error : new Error(String(error)));
+    };
+    const started = factory(config);
+    // Emscripten pre-spawns its pool synchronously inside the factory call; guard their error
+    // handlers so a worker that fails while starting rejects this promise instead of crashing Node.
+    for (const worker of (config as unknown as EmscriptenModule).PThread?.unusedWorkers ?? []) guardWorkerErrors(worker, fail);
+    started.then(resolve, reject).finally(() => {
+      settled = true;
+      clearTimeout(timer);
+    });
   });
   for (const listener of process.listeners('uncaughtException')) {
     if (!listenersBefore.uncaughtException.includes(listener)) process.removeListener('uncaughtException', listener);
