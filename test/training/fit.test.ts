@@ -150,3 +150,35 @@ test('stops after the batch where a callback sets stopTraining, and rejects sour
   await assert.rejects(fit(model, noTargets, { verbose: 0 }), /Expected training batches with targets/);
   assert.equal(tf.memory().numTensors, before);
 });
+
+test('seeds Dropout per step so two seeded runs repeat exactly, and restores the layer seeds afterwards', async () => {
+  const make = () => {
+    const input = tf.input({ shape: [8, 8, 3] });
+    let x = tf.layers.conv2d({ filters: 3, kernelSize: 3, trainable: false, kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }) }).apply(input) as tf.SymbolicTensor;
+    x = tf.layers.globalAveragePooling2d({}).apply(x) as tf.SymbolicTensor;
+    x = tf.layers.dense({ units: 8, activation: 'relu', kernelInitializer: tf.initializers.glorotUniform({ seed: 2 }) }).apply(x) as tf.SymbolicTensor;
+    x = tf.layers.dropout({ rate: 0.5 }).apply(x) as tf.SymbolicTensor;
+    x = tf.layers.dense({ units: 3, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: 3 }) }).apply(x) as tf.SymbolicTensor;
+    return tf.model({ inputs: input, outputs: x });
+  };
+  const run = async () => {
+    const m = make();
+    const h = await fit(m, new ArraySource(6, 3), { epochs: 2, optimizer: tf.train.sgd(0.5), loss: 'categoricalCrossentropy', seed: 3, verbose: 0 });
+    assert.equal((m.layers.find((l) => l.getClassName() === 'Dropout') as unknown as { seed?: number }).seed, undefined);
+    return h.history.loss;
+  };
+  assert.deepEqual(await run(), await run());
+});
+
+test('shows a progress line per epoch with verbose 1 in a batch log', async () => {
+  const model = tinyModel('multi');
+  model.compile({ optimizer: tf.train.adam(1e-3), ...compileArgs });
+  let out = '';
+  const stream = { write: (s: string) => ((out += s), true), isTTY: false } as unknown as NodeJS.WritableStream;
+  await fit(model, new ArraySource(6, 3), { epochs: 2, verbose: 1, callbacks: [new ProgbarLogger({ stream, mode: 'lines' })] });
+  // A batch log gets a line when an epoch starts (then at most every 10 s) and one when it ends.
+  const lines = out.trim().split('\n').filter((l) => l.includes('100%'));
+  assert.equal(lines.length, 2);
+  assert.match(lines[0], /^Epoch 1\/2 \| 2\/2 \| 100% \| .* \| loss: \d\.\d{4} - accuracy: \d\.\d{4}$/);
+  assert.match(lines[1], /^Epoch 2\/2 \| 2\/2 \| 100% /);
+});
