@@ -275,6 +275,10 @@ export function resampleInto(
     }
     return;
   }
+  if (ch === 1) {
+    resampleOneChannel(data, h, w, m, fillMode, cval, out, offset, outCh, flipH, flipV, doScale, sc);
+    return;
+  }
   const ra = new Float64Array(3);
   const ca = new Float64Array(3);
   const [a00, a01, o0, a10, a11, o1] = m;
@@ -338,6 +342,95 @@ export function resampleInto(
           t += data[p11 + k] * wr1 * wc1;
           out[d + k] = doScale ? Math.fround(Math.fround(t) * sc) : t;
         }
+      }
+    }
+  }
+}
+
+/**
+ * {@link resampleInto} for a one-channel source (grey, possibly replicated to `outCh` channels): the
+ * same arithmetic, with `'nearest'` edge handling inlined (clamping start and start + 1 is exactly
+ * `mapIndex` for that mode) and no per-channel loop.
+ */
+function resampleOneChannel(
+  data: Uint8Array | Float32Array,
+  h: number,
+  w: number,
+  m: Matrix3,
+  fillMode: FillMode,
+  cval: number,
+  out: Float32Array,
+  offset: number,
+  outCh: number,
+  flipH: boolean,
+  flipV: boolean,
+  doScale: boolean,
+  sc: number,
+): void {
+  const ra = new Float64Array(3);
+  const ca = new Float64Array(3);
+  const [a00, a01, o0, a10, a11, o1] = m;
+  const fcval = Math.fround(cval);
+  const vcval = doScale ? Math.fround(fcval * sc) : fcval;
+  const hm1 = h - 1;
+  const wm1 = w - 1;
+  const nearest = fillMode === 'nearest';
+  const colStep = flipH ? -outCh : outCh;
+  for (let r = 0; r < h; r++) {
+    let d = offset + ((flipV ? h - 1 - r : r) * w + (flipH ? w - 1 : 0)) * outCh;
+    for (let c = 0; c < w; c++, d += colStep) {
+      let y = o0;
+      y += r * a00;
+      y += c * a01;
+      let x = o1;
+      x += r * a10;
+      x += c * a11;
+      let wr0: number;
+      let wc0: number;
+      let p00: number;
+      let p01: number;
+      let p10: number;
+      let p11: number;
+      if (nearest || (y >= 0 && y < hm1 && x >= 0 && x < wm1)) {
+        const r0 = Math.floor(y);
+        const c0 = Math.floor(x);
+        wr0 = 1 - (y - r0);
+        wc0 = 1 - (x - c0);
+        const ri0 = r0 < 0 ? 0 : r0 > hm1 ? hm1 : r0;
+        const ri1 = r0 + 1 < 0 ? 0 : r0 + 1 > hm1 ? hm1 : r0 + 1;
+        const ci0 = c0 < 0 ? 0 : c0 > wm1 ? wm1 : c0;
+        const ci1 = c0 + 1 < 0 ? 0 : c0 + 1 > wm1 ? wm1 : c0 + 1;
+        p00 = ri0 * w + ci0;
+        p01 = ri0 * w + ci1;
+        p10 = ri1 * w + ci0;
+        p11 = ri1 * w + ci1;
+      } else {
+        if (!resolveAxis(y, h, fillMode, ra) || !resolveAxis(x, w, fillMode, ca)) {
+          for (let k = 0; k < outCh; k++) out[d + k] = vcval;
+          continue;
+        }
+        wr0 = ra[2];
+        wc0 = ca[2];
+        p00 = ra[0] * w + ca[0];
+        p01 = ra[0] * w + ca[1];
+        p10 = ra[1] * w + ca[0];
+        p11 = ra[1] * w + ca[1];
+      }
+      const wr1 = 1 - wr0;
+      const wc1 = 1 - wc0;
+      let t = data[p00] * wr0 * wc0;
+      t += data[p01] * wr0 * wc1;
+      t += data[p10] * wr1 * wc0;
+      t += data[p11] * wr1 * wc1;
+      const v = doScale ? Math.fround(Math.fround(t) * sc) : Math.fround(t);
+      if (outCh === 3) {
+        out[d] = v;
+        out[d + 1] = v;
+        out[d + 2] = v;
+      } else if (outCh === 1) {
+        out[d] = v;
+      } else {
+        for (let k = 0; k < outCh; k++) out[d + k] = v;
       }
     }
   }

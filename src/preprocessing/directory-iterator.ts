@@ -384,7 +384,11 @@ export class DirectoryIterator {
       indices.map(async (j, i) => {
         const job = this.job(j, params === null ? null : params[i]);
         if (pool === null) await renderImageFile(job, out, i * size);
-        else out.set(await pool.run(job), i * size);
+        else {
+          const data = await pool.run(job);
+          out.set(data, i * size);
+          pool.recycle(data);
+        }
       }),
     );
     const g = this.generator;

@@ -13,7 +13,7 @@
  * - CMYK is converted to sRGB by libvips (with its ICC fallback), not PIL's naive formula.
  * - `background` (opt-in) composites transparent pixels onto a colour instead of dropping alpha.
  */
-import { promises as fs } from 'node:fs';
+import { promises as fs, readFileSync } from 'node:fs';
 import sharp from 'sharp';
 import { checkInteger, checkOneOf, invalidParameterError } from '../util/validate';
 import { ImageDecodeError } from './errors';
@@ -180,13 +180,14 @@ export function resizeToTarget<T extends RawImage<Uint8Array> | RawImage<Float32
  *
  * @param path - image file
  * @param opts - resolved options (only `autoOrient`, `background`, `colorMode`, `limitInputPixels` are used)
+ * @param readSync - read the file synchronously (cheaper in CPU; for worker threads); default false
  * @returns the decoded pixels
  * @throws {ImageDecodeError} naming the file
  */
-export async function decodeImage(path: string, opts: ResolvedLoadOptions): Promise<RawImage<Uint8Array> | RawImage<Float32Array>> {
+export async function decodeImage(path: string, opts: ResolvedLoadOptions, readSync = false): Promise<RawImage<Uint8Array> | RawImage<Float32Array>> {
   let buf: Buffer;
   try {
-    buf = await fs.readFile(path);
+    buf = readSync ? readFileSync(path) : await fs.readFile(path);
   } catch (err) {
     throw new ImageDecodeError(path, 'unreadable', `the file cannot be read (${(err as Error).message}).`, { cause: err });
   }

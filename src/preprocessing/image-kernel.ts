@@ -56,11 +56,12 @@ export interface ImageJob {
  * @param job - see {@link ImageJob}
  * @param out - destination; default a new array of exactly one image
  * @param offset - first index written; default 0
+ * @param readSync - read the file synchronously (worker threads); default false
  * @returns `out`
  * @throws {ImageDecodeError} naming the file when it cannot be decoded
  */
-export async function renderImageFile(job: ImageJob, out?: Float32Array, offset = 0): Promise<Float32Array> {
-  const raw = await decodeImage(job.path, job.load);
+export async function renderImageFile(job: ImageJob, out?: Float32Array, offset = 0, readSync = false): Promise<Float32Array> {
+  const raw = await decodeImage(job.path, job.load, readSync);
   return renderDecoded(raw, job, out, offset);
 }
 

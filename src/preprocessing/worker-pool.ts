@@ -53,6 +53,7 @@ export class ImageWorkerPool {
   private slots: Array<Slot | null>;
   private nextId = 0;
   private terminated = false;
+  private readonly origin = new WeakMap<ArrayBuffer, Slot>();
 
   /**
    * @param size - worker threads, ≥ 1
@@ -79,7 +80,10 @@ export class ImageWorkerPool {
       slot.pending.delete(msg.id);
       if (slot.pending.size === 0) worker.unref();
       if (msg.error !== undefined) p.reject(toDecodeError(p.job, msg.error));
-      else p.resolve(msg.data as Float32Array);
+      else {
+        this.origin.set((msg.data as Float32Array).buffer as ArrayBuffer, slot);
+        p.resolve(msg.data as Float32Array);
+      }
     });
     const fail = (why: string): void => {
       if (this.slots[i] === slot) this.slots[i] = null;
@@ -119,6 +123,20 @@ export class ImageWorkerPool {
       if (slot.pending.size === 1) slot.worker.ref();
       slot.worker.postMessage({ id, job });
     });
+  }
+
+  /**
+   * Hands a result of {@link run} back to the worker that made it, for reuse; the caller must have
+   * copied it and must not touch it afterwards (its buffer is transferred).
+   *
+   * @param data - an array {@link run} resolved with
+   */
+  recycle(data: Float32Array): void {
+    const buffer = data.buffer as ArrayBuffer;
+    const slot = this.origin.get(buffer);
+    if (slot === undefined || this.slots.indexOf(slot) < 0) return;
+    this.origin.delete(buffer);
+    slot.worker.postMessage({ recycle: buffer }, [buffer]);
   }
 
   /** Stops every worker; jobs in flight reject. */

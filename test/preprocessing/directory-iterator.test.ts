@@ -233,3 +233,64 @@ test('deterministic and preprocessingKey describe what determines a sample', asy
     assert.notEqual(plain.preprocessingKey, flow(dir, new ImageDataGenerator({ rescale: 1 / 255 }), { interpolation: 'bilinear' }).preprocessingKey);
   });
 });
+
+test('worker threads and the main thread give bit-identical batches (grey sources of several sizes to RGB, shear, zoom, rotation, flips, rescale)', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'tl-dir-'));
+  try {
+    for (const [cls, n] of [['a', 3], ['b', 3]] as const) {
+      await mkdir(join(dir, cls));
+      for (let i = 0; i < n; i++) {
+        const w = 20 + 7 * i;
+        const h = 15 + 5 * i;
+        const px = Buffer.alloc(w * h);
+        for (let k = 0; k < px.length; k++) px[k] = (k * 37 + i * 11) & 0xff;
+        const img = sharp(px, { raw: { width: w, height: h, channels: 1 } }).toColourspace('b-w');
+        await (i === 1 ? img.jpeg() : img.png()).toFile(join(dir, cls, `${i}.${i === 1 ? 'jpg' : 'png'}`));
+      }
+    }
+    const gen = new ImageDataGenerator({ rescale: 1 / 255, shearRange: 20, zoomRange: 0.3, rotationRange: 30, horizontalFlip: true, verticalFlip: true });
+    const run = async (workers: number) => {
+      const it = quiet(() => gen.flowFromDirectory(dir, { targetSize: [12, 16], batchSize: 4, seed: 7, workers })).value;
+      const out: string[] = [];
+      for (let i = 0; i < 3; i++) {
+        const b = await it.next();
+        out.push(Buffer.from((b.xs.dataSync() as Float32Array).buffer).toString('hex'));
+        dispose(b);
+      }
+      it.dispose();
+      return out;
+    };
+    const inProcess = await run(0);
+    assert.deepEqual(await run(2), inProcess);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('a corrupt image decoded in a worker thread rejects with ImageDecodeError naming its path and problem', async () => {
+  await withDataset({ a: 2 }, async (dir) => {
+    const bad = join(dir, 'a', '001 (x).png');
+    await writeFile(bad, 'not an image at all');
+    const it = flow(dir, new ImageDataGenerator(), { batchSize: 2, shuffle: false, workers: 1 });
+    try {
+      await assert.rejects(it.next(), (e: unknown) => e instanceof ImageDecodeError && e.path === bad && e.problem === 'unsupported-format');
+    } finally {
+      it.dispose();
+    }
+  });
+});
+
+test('the process exits on its own after batches from worker threads, without dispose()', async () => {
+  await withDataset({ a: 2 }, async (dir) => {
+    const mod = require.resolve('../../src/preprocessing/image-data-generator');
+    const script = `
+      const { ImageDataGenerator } = require(${JSON.stringify(mod)});
+      const it = new ImageDataGenerator({ horizontalFlip: true }).flowFromDirectory(${JSON.stringify(dir)}, { targetSize: [8, 8], batchSize: 2, workers: 2, prefetch: 2, verbose: false });
+      it.next().then((b) => { process.stdout.write('batch ' + b.xs.shape.join('x')); });`;
+    const { spawnSync } = await import('node:child_process');
+    const res = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 30_000 });
+    assert.equal(res.signal, null, 'the child had to be killed: something kept it alive');
+    assert.equal(res.status, 0, res.stderr);
+    assert.match(res.stdout, /batch 2x8x8x3/);
+  });
+});

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { ImageDecodeError } from '../../src/preprocessing/errors';
-import { hasAllowedExtension, loadImage } from '../../src/preprocessing/image-io';
+import { hasAllowedExtension, loadImage, sniffHeader } from '../../src/preprocessing/image-io';
 import { resizeLikePil } from '../../src/preprocessing/resize';
 
 async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
@@ -141,4 +141,35 @@ test('targetSize resizes with the chosen filter and keepAspectRatio centre-crops
 test('allowed extensions are Keras\'s, case-insensitive', () => {
   for (const f of ['a.png', 'b.JPG', 'c.jpeg', 'd.bmp', 'e.ppm', 'f.tif', 'g.TIFF']) assert.ok(hasAllowedExtension(f), f);
   for (const f of ['a.gif', 'b.txt', 'png', 'c.webp']) assert.ok(!hasAllowedExtension(f), f);
+});
+
+test('the PNG/JPEG header sniff agrees with sharp metadata where it answers, and defers (null) on 16-bit, palette, tRNS and CMYK', async () => {
+  const raw = (w: number, h: number, channels: 1 | 2 | 3 | 4) => sharp(Buffer.alloc(w * h * channels, 90), { raw: { width: w, height: h, channels } });
+  const cases: Array<[string, Promise<Buffer>, boolean]> = [
+    ['grey png', raw(3, 2, 1).toColourspace('b-w').png().toBuffer(), true],
+    ['grey+alpha png', raw(3, 2, 2).png().toBuffer(), true],
+    ['rgb png', raw(3, 2, 3).png().toBuffer(), true],
+    ['rgba png', raw(3, 2, 4).png().toBuffer(), true],
+    ['grey jpeg', raw(3, 2, 1).toColourspace('b-w').jpeg().toBuffer(), true],
+    ['rgb jpeg', raw(3, 2, 3).jpeg().toBuffer(), true],
+    ['progressive jpeg', raw(3, 2, 3).jpeg({ progressive: true }).toBuffer(), true],
+    ['16-bit png', raw(3, 2, 1).toColourspace('grey16').png().toBuffer(), false],
+    ['palette png', raw(3, 2, 3).png({ palette: true }).toBuffer(), false],
+    ['cmyk jpeg', raw(3, 2, 3).toColourspace('cmyk').jpeg().toBuffer(), false],
+  ];
+  for (const [name, p, answers] of cases) {
+    const buf = await p;
+    const h = sniffHeader(buf);
+    if (!answers) {
+      assert.equal(h, null, name);
+      continue;
+    }
+    const meta = await sharp(buf).metadata();
+    assert.deepEqual(h, { is16: meta.depth === 'ushort', channels: meta.channels, hasAlpha: meta.hasAlpha }, name);
+  }
+  // A grey PNG with a tRNS chunk has alpha in sharp's eyes: the sniff must defer.
+  const grey = await raw(3, 2, 1).toColourspace('b-w').png().toBuffer();
+  const idat = grey.indexOf('IDAT') - 4;
+  const trns = Buffer.from([0, 0, 0, 2, 0x74, 0x52, 0x4e, 0x53, 0, 90, 0, 0, 0, 0]);
+  assert.equal(sniffHeader(Buffer.concat([grey.subarray(0, idat), trns, grey.subarray(idat)])), null);
 });
