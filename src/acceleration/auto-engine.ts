@@ -147,10 +147,12 @@ async function makeEngine(model: tf.LayersModel, prefix: tf.LayersModel, source:
   }
   const backend = tf.getBackend();
   const prefixLayers = prefix.layers.length;
-  const total = modelLayerCount(model);
+  const inPrefix = new Set(prefix.layers);
+  const tailLayers = model.layers.filter((l) => !inPrefix.has(l)).length;
+  const total = model.layers.length;
   const cacheNote = cache ? `feature cache on for deterministic batches (validation/prediction${source?.deterministic === false ? '; this source augments, so it is not cached' : ''})` : 'feature cache off';
   const line = (where: string): string => `Frozen prefix (${prefixLayers} of ${total} layers, ${prefix.outputs.length} cut tensor${prefix.outputs.length === 1 ? '' : 's'}) on ${where}; ` +
-    `trainable tail (${total - prefixLayers} layers) on TF.js ${backend}; ${cacheNote}`;
+    `trainable tail (${tailLayers} layers) on TF.js ${backend}; ${cacheNote}`;
   if (backend === 'wasm' || backend === 'cpu') {
     say(line(onnx.describe().replace(/, feature cache\)$/, ')')));
     return onnx;
@@ -160,7 +162,3 @@ async function makeEngine(model: tf.LayersModel, prefix: tf.LayersModel, source:
   });
 }
 
-/** Layers of a model, counting through a Sequential's inner functional model. */
-function modelLayerCount(model: tf.LayersModel): number {
-  return model.layers.length;
-}
