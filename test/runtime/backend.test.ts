@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
@@ -13,8 +15,8 @@ const backendModule = path.join(__dirname, '..', '..', 'src', 'runtime', 'backen
 
 interface ChildResult { status: number | null; report?: Record<string, unknown>; stdout: string; stderr: string }
 
-function runChild(body: string, env: Record<string, string | undefined> = {}): ChildResult {
-  const script = `const b = require(${JSON.stringify(backendModule)});
+function runChild(body: string, env: Record<string, string | undefined> = {}, modulePath = backendModule): ChildResult {
+  const script = `const b = require(${JSON.stringify(modulePath)});
 const tf = require('@tensorflow/tfjs');
 (async () => { ${body} })().catch((e) => { console.error('ERROR ' + e.name + ': ' + e.message); process.exit(3); });`;
   const childEnv: Record<string, string | undefined> = { ...process.env, TRANSFERLAB_BACKEND: undefined, TRANSFERLAB_THREADS: undefined, ...env };
@@ -85,6 +87,26 @@ console.log('REPORT ' + JSON.stringify({ ...r, maxDiff }));`);
   assert.equal(res.report?.threads, 2);
   assert.match(String(res.report?.line), /^Backend: wasm \(SIMD, 2 threads\) — forced by initBackend/);
   assert.ok((res.report?.maxDiff as number) < 1e-4, `max difference ${res.report?.maxDiff}`);
+});
+
+test('a threaded wasm start that fails falls back to one SIMD thread and says why', () => {
+  // A copy of the compiled library whose pthread worker script throws, as a broken install would.
+  const compiledSrc = path.join(__dirname, '..', '..', 'src');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'transferlab-backend-'));
+  try {
+    fs.cpSync(compiledSrc, path.join(dir, 'src'), { recursive: true });
+    fs.writeFileSync(path.join(dir, 'src', 'runtime', 'wasm', 'pthread-worker.js'), "throw new Error('broken worker');\n");
+    const res = runChild(`const r = await b.initBackend({ backend: 'wasm', threads: 2, quiet: true });
+console.log('REPORT ' + JSON.stringify({ ...r, sum: tf.sum(tf.tensor([1, 2, 3])).dataSync()[0] }));`,
+    { NODE_PATH: path.resolve(require.resolve('@tensorflow/tfjs/package.json'), '..', '..', '..') }, path.join(dir, 'src', 'runtime', 'backend.js'));
+    assert.equal(res.status, 0, res.stderr);
+    assert.equal(res.report?.threads, 1);
+    assert.equal(res.report?.sum, 6);
+    assert.deepEqual(res.report?.notes, ['multi-threaded wasm failed to initialize: Error: broken worker; using 1 thread']);
+    assert.match(String(res.report?.line), /^Backend: wasm \(SIMD, 1 thread\) — forced by .* — note: multi-threaded wasm failed to initialize: Error: broken worker; using 1 thread$/);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('an unknown TRANSFERLAB_BACKEND value is an error listing the valid ones', () => {
