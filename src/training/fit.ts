@@ -173,7 +173,7 @@ export async function fit(model: tf.LayersModel, x: BatchSource, args: FitArgs =
   const verbose = args.verbose === 'auto' || args.verbose === undefined ? 1 : checkInteger('verbose', args.verbose, 0, 2);
   const { optimizer: opt, loss, metrics } = resolveCompileArgs(model, args, true);
   const optimizer = opt as tf.Optimizer;
-  const pipeline = createPipeline(model, args.prefixEngine ?? (await autoPrefixEngine(model, splitFrozenPrefix(model).prefix, x, { accelerate: args.accelerate, verbose: verbose > 0 })));
+  const pipeline = createPipeline(model, args.prefixEngine ?? (await autoPrefixEngine(model, splitFrozenPrefix(model).prefix, x, { accelerate: args.split === false ? false : args.accelerate, verbose: verbose > 0 })));
   const tail = pipeline.split.tail;
   const varList = tail.trainableWeights.map((w) => w.read() as tf.Variable);
   if (varList.length === 0) {
