@@ -30,7 +30,7 @@ test('runs the getting-started and nested notebooks, which import transferlab wi
   }
 });
 
-test('injects number, string, boolean and array parameters after the parameters cell', async () => {
+test('injects number, string, boolean and array parameters after the parameters cell, and keeps display updates', async () => {
   const out = tempDir();
   try {
     const res = await runCli([
@@ -39,12 +39,16 @@ test('injects number, string, boolean and array parameters after the parameters 
       '--param', 'sizes=[2048, 5]', '--param', "names=['a','b']",
     ]);
     assert.equal(res.status, 0, res.stderr);
-    assert.match(res.stderr, /^\[3\/4\] injected parameters cell "count = 3;" \d+\.\ds$/m);
+    assert.match(res.stderr, /^\[3\/6\] injected parameters cell "count = 3;" \d+\.\ds$/m);
     assert.equal(fs.existsSync(path.join(out, 'params.html')), false, '--no-html skips the HTML');
     const nb = readJson(path.join(out, 'params.ipynb'));
     assert.deepEqual(nb.cells[3].metadata.tags, ['injected-parameters']);
     const printed = JSON.parse(cellText(nb.cells[4]));
     assert.deepEqual(printed, { count: 3, total: 6, label: 'hello world', verbose: true, sizes: [2048, 5], names: ['a', 'b'], size: '2.0 KB' });
+    // An updatable display (createDisplayHandle, as progress bars use) keeps only its last content,
+    // even when a later cell updates it.
+    assert.deepEqual(nb.cells[5].outputs, [{ output_type: 'display_data', data: { 'text/plain': ['step 3 of 3'] }, metadata: {} }]);
+    assert.equal(cellText(nb.cells[6]), 'updated\n');
   } finally {
     fs.rmSync(out, { recursive: true, force: true });
   }
