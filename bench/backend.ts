@@ -90,13 +90,21 @@ function inceptionV3(input: Tensor): Tensor {
   return tf.layers.globalAveragePooling2d({}).apply(x) as Tensor;
 }
 
+/** Reads a tensor's values (as a caller would) and disposes it. */
+function readAndDispose(t: tf.Tensor): void {
+  t.dataSync();
+  t.dispose();
+}
+
 /** Forward img/s of `build` at batch `batch`: `warmup` untimed runs, then `runs` timed ones. */
 function forwardImgPerSec(build: (input: Tensor) => Tensor, batch: number, warmup: number, runs: number): number {
   const input = tf.input({ shape: [224, 224, 3] });
   const model = tf.model({ inputs: input, outputs: build(input) });
   const x = tf.randomUniform([batch, 224, 224, 3]);
   try {
-    const once = () => tf.tidy(() => (model.predict(x) as tf.Tensor).dataSync());
+    // Read back outside tf.tidy: a typed array returned from tidy is walked element by element
+    // (about 1 µs per element), which would dominate the figure.
+    const once = () => readAndDispose(tf.tidy(() => model.predict(x) as tf.Tensor));
     for (let i = 0; i < warmup; i++) once();
     const start = performance.now();
     for (let i = 0; i < runs; i++) once();
@@ -123,10 +131,10 @@ function filterGradTiming(name: string, xShape: [number, number, number, number]
     return times.sort((a, b) => a - b)[1];
   };
   try {
-    const forwardMs = median(() => tf.tidy(() => tf.conv2d(x, w, 1, 'same').dataSync()));
+    const forwardMs = median(() => readAndDispose(tf.conv2d(x, w, 1, 'same')));
     const attrs = { strides: 1, pad: 'same', dataFormat: 'NHWC', filterShape };
     const filterGrad = () => tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor;
-    const filterGradMs = median(() => tf.tidy(() => filterGrad().dataSync()));
+    const filterGradMs = median(() => readAndDispose(filterGrad()));
     return { name, forwardMs, filterGradMs };
   } finally {
     tf.dispose([x, w, dy]);

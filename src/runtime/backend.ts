@@ -189,6 +189,9 @@ async function tryNative(gpu: boolean): Promise<Attempt> {
   const pkg = PACKAGES[gpu ? 'tensorflow-gpu' : 'tensorflow'];
   const missing = tryRequire(pkg);
   if (missing !== undefined) return { ok: false, reason: missing };
+  if (tf.findBackendFactory('tensorflow') === null) {
+    return { ok: false, reason: `loaded, but it registered its backend on another copy of @tensorflow/tfjs-core (install the same version as @tensorflow/tfjs, ${tf.version.tfjs})` };
+  }
   const failed = (await activate('tensorflow')) ?? smokeTest();
   if (failed !== undefined) return { ok: false, reason: failed };
   if (gpu && (tf.backend() as unknown as { isUsingGpuDevice?: boolean }).isUsingGpuDevice !== true) {
@@ -227,8 +230,8 @@ async function tryWasm(threads: number): Promise<Attempt> {
   }
   failed ??= smokeTest();
   if (failed !== undefined) return { ok: false, reason: failed };
-  const info = threaded ? threadedWasmInfo() : undefined;
-  return { ok: true, report: { package: PACKAGES.wasm, simd, threads: info?.threads ?? 1, notes, addedKernels } };
+  const used = threaded ? threadedWasmInfo()?.threads : (require(PACKAGES.wasm) as { getThreadsCount(): number }).getThreadsCount();
+  return { ok: true, report: { package: PACKAGES.wasm, simd, threads: used ?? 1, notes, addedKernels } };
 }
 
 async function tryCpu(): Promise<Attempt> {
