@@ -154,12 +154,13 @@ export function findDeclaredParameters(source: string): Map<string, 'let' | 'var
 }
 
 /**
- * The TypeScript source of the injected cell: a comment, then one assignment per parameter.
- * @example buildInjectedSource({ epochs: 2 }) // '// Parameters injected by `transferlab run`.\nepochs = 2;'
+ * The TypeScript source of the injected cell: a comment, one assignment per parameter, and a final
+ * `void 0;` so tslab does not echo the last assigned value as the cell's result.
+ * @example buildInjectedSource({ epochs: 2 }) // '// Parameters injected by `transferlab run`.\nepochs = 2;\nvoid 0;'
  */
 export function buildInjectedSource(params: Record<string, ParamValue>): string {
   const lines = Object.entries(params).map(([name, value]) => `${name} = ${JSON.stringify(value)};`);
-  return ['// Parameters injected by `transferlab run`.', ...lines].join('\n');
+  return ['// Parameters injected by `transferlab run`.', ...lines, 'void 0;'].join('\n');
 }
 
 /** The result of {@link injectParameters}. */

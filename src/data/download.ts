@@ -380,7 +380,10 @@ async function transfer(args: DownloadFileArgs, dest: string, log: (m: string) =
       if (!(err instanceof RetryableError)) throw err;
       if (received > 0) failures = 0;
       failures++;
-      if (failures > retries) {
+      // A host name that does not resolve (offline, or a closed network) rarely heals within the
+      // backoff window: one retry, then fail fast instead of waiting half a minute.
+      const unresolvable = /\bENOTFOUND\b/.test(err.message);
+      if (failures > retries || (unresolvable && failures >= 2)) {
         throw new DownloadError(
           `Download of ${safeUrl} failed after ${failures} attempts: ${err.message}. ` +
             'Check the network (and HTTPS_PROXY if you are behind a proxy) and run again: the transfer resumes where it stopped.',

@@ -18,7 +18,7 @@ export interface SummaryArgs {
    * Default `[0.33, 0.55, 0.67, 1]` (functional) or `[0.45, 0.85, 1]` (sequential-like).
    */
   positions?: number[];
-  /** `true` (default) prints each line with `console.log`; `false` prints nothing; a function receives each line. */
+  /** `true` (default) prints the text with one `console.log`; `false` prints nothing; a function receives each line. */
   print?: boolean | ((line: string) => void);
 }
 
@@ -188,7 +188,9 @@ export function summary(model: tf.LayersModel, args: SummaryArgs = {}): string {
     '_'.repeat(lineLength),
   );
   const print = args.print ?? true;
-  if (print === true) for (const line of lines) console.log(line);
+  // One write, not one per line: tslab sends each write as a ZeroMQ message, and a thousand
+  // synchronous sends (InceptionV3 has ~1,000 summary lines) stall its queue and hang the kernel.
+  if (print === true) console.log(lines.join('\n'));
   else if (typeof print === 'function') for (const line of lines) print(line);
   return lines.join('\n');
 }

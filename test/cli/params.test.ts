@@ -75,7 +75,7 @@ test('finds top-level declarations with their keyword, ignoring comments and str
 test('emits one TypeScript assignment per parameter', () => {
   assert.equal(
     buildInjectedSource({ epochs: 2, label: 'a "b"', verbose: true, sizes: [1, 2], names: ['x'] }),
-    '// Parameters injected by `transferlab run`.\nepochs = 2;\nlabel = "a \\"b\\"";\nverbose = true;\nsizes = [1,2];\nnames = ["x"];',
+    '// Parameters injected by `transferlab run`.\nepochs = 2;\nlabel = "a \\"b\\"";\nverbose = true;\nsizes = [1,2];\nnames = ["x"];\nvoid 0;',
   );
 });
 
@@ -97,7 +97,7 @@ test('inserts a tagged cell right after the parameters cell and maps indices bac
   const { notebook: out, sourceIndex } = injectParameters(nb, { epochs: 2 });
   assert.equal(out.cells.length, 4);
   assert.deepEqual(out.cells[2].metadata.tags, ['injected-parameters']);
-  assert.equal(out.cells[2].source, '// Parameters injected by `transferlab run`.\nepochs = 2;');
+  assert.equal(out.cells[2].source, '// Parameters injected by `transferlab run`.\nepochs = 2;\nvoid 0;');
   assert.equal(out.cells[2].id, 'injected-parameters');
   assert.deepEqual(sourceIndex, [0, 1, null, 2]);
   assert.equal(nb.cells.length, 3, 'the input is not modified');
