@@ -37,7 +37,7 @@ if (parentPort !== null) {
     const k = free.findIndex((b) => b.byteLength === size * 4);
     const out = k >= 0 ? new Float32Array(free.splice(k, 1)[0]) : new Float32Array(size);
     renderImageFile(msg.job, out, 0, true).then(
-      (data) => port.postMessage({ id: msg.id, data }, [data.buffer]),
+      (data) => port.postMessage({ id: msg.id, data }, [data.buffer as ArrayBuffer]),
       (err: unknown) => {
         const e = err instanceof Error ? err : new Error(String(err));
         const error: WorkerErrorMessage = { name: e.name, message: e.message, problem: err instanceof ImageDecodeError ? err.problem : undefined };
