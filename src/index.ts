@@ -15,3 +15,4 @@ export * from './applications';
 export * from './training';
 export * from './acceleration';
 export * from './plots';
+export { runNotebook, type RunNotebookArgs, type RunNotebookResult, type RunFailure } from './cli';
