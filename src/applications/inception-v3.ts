@@ -70,6 +70,11 @@ export interface InceptionV3Args {
    * `'error'` throws {@link WeightsUnavailableError}; `'random'` prints that error's explanation as a
    * warning and returns the model with its seeded random initialization (the walkthrough's
    * documented offline fallback). Default `'error'`.
+   *
+   * With random weights every BatchNormalization layer still has its initial statistics (mean 0,
+   * variance 1), so a frozen base barely normalises and its features are nearly constant; call
+   * `calibrateBatchNormalization(model, trainIterator)` (from the training area) on a few batches
+   * of training images before freezing and fitting, so the frozen features carry signal.
    */
   weightsFallback?: 'error' | 'random';
 }
@@ -315,7 +320,7 @@ export async function InceptionV3(args: InceptionV3Args = {}): Promise<tf.Layers
       } catch (err) {
         const unavailable = new WeightsUnavailableError(url, path.join(cacheDir, 'models', fname), { cause: err });
         if (weightsFallback === 'random') {
-          console.warn(`${unavailable.message}\nContinuing with randomly initialised weights (seed ${args.seed ?? 0}) because weightsFallback is 'random': everything runs, but expect lower accuracy than with ImageNet features.`);
+          console.warn(`${unavailable.message}\nContinuing with randomly initialised weights (seed ${args.seed ?? 0}) because weightsFallback is 'random': everything runs, but expect lower accuracy than with ImageNet features. Call calibrateBatchNormalization(model, <training images>) before fitting so the frozen BatchNormalization layers normalise with statistics of your data.`);
           return model;
         }
         throw unavailable;
