@@ -10,7 +10,7 @@
  * batches of training images makes each frozen layer normalise its input again.
  */
 import * as tf from '@tensorflow/tfjs';
-import { checkBoolean, checkInteger, checkOneOf, invalidParameterError } from '../util/validate';
+import { checkBoolean, checkInteger, checkOneOf, describeValue, invalidParameterError } from '../util/validate';
 import { createProgress, formatDuration } from '../runtime/progress';
 import type { BatchSource } from './types';
 
@@ -138,7 +138,8 @@ async function drain(target: Target): Promise<void> {
 }
 
 function isBatchSource(source: unknown): source is BatchSource {
-  return typeof source === 'object' && source !== null && typeof (source as BatchSource).next === 'function' && !(Symbol.asyncIterator in source);
+  // A BatchSource may be async-iterable too (DirectoryIterator is); an async generator has next() but no length.
+  return typeof source === 'object' && source !== null && typeof (source as BatchSource).next === 'function' && typeof (source as BatchSource).length === 'number';
 }
 
 /**
@@ -164,7 +165,8 @@ function isBatchSource(source: unknown): source is BatchSource {
  * `InceptionV3`) and with TF.js's `tf.layers.batchNormalization`, inside nested models too.
  *
  * @param model - a built `tf.LayersModel` with one image input
- * @param source - a {@link BatchSource} (e.g. `flowFromDirectory`'s iterator: only `xs` is used;
+ * @param source - a {@link BatchSource} (`next()` and a numeric `length`, e.g. `flowFromDirectory`'s
+ *   iterator: only `xs` is used;
  *   `xs` and `ys` of each batch are disposed here, and `reset()` is called afterwards when present)
  *   or an async iterable of `[batch, height, width, channels]` tensors (each disposed here after
  *   use; iteration stops after `batches`)
@@ -221,9 +223,12 @@ export async function calibrateBatchNormalization(
       while (done < batches) {
         const batch = await source.next();
         try {
+          if (!(batch?.xs instanceof tf.Tensor)) {
+            throw new TypeError(`Expected source.next() to resolve to a batch { xs, ys? } with an image tensor xs but received ${describeValue(batch)}`);
+          }
           await step(batch.xs);
         } finally {
-          tf.dispose([batch.xs, ...(batch.ys ? [batch.ys] : [])]);
+          tf.dispose([batch?.xs, batch?.ys].filter((t): t is tf.Tensor => t instanceof tf.Tensor));
         }
       }
     } else {

@@ -15,7 +15,10 @@ function randomImages(n: number, size: number, channels: number, seed: number, o
   return tf.tensor4d(data, [n, size, size, channels]);
 }
 
-/** A BatchSource over fixed batches that records resets and whether its tensors were disposed. */
+/**
+ * A BatchSource over fixed batches that records resets and whether its tensors were disposed.
+ * Async-iterable too, like the preprocessing DirectoryIterator: `next()` must win.
+ */
 class FixedSource implements BatchSource {
   readonly length: number;
   resets = 0;
@@ -27,6 +30,9 @@ class FixedSource implements BatchSource {
   reset(): void {
     this.resets++;
     this.index = 0;
+  }
+  async *[Symbol.asyncIterator](): AsyncIterator<tf.Tensor4D> {
+    throw new Error('iterated as an async iterable instead of through next()');
   }
   async next(): Promise<Batch> {
     const xs = this.batches[this.index].clone();
