@@ -74,7 +74,8 @@ export interface InceptionV3Args {
    * With random weights every BatchNormalization layer still has its initial statistics (mean 0,
    * variance 1), so a frozen base barely normalises and its features are nearly constant; call
    * `calibrateBatchNormalization(model, trainIterator)` (from the training area) on a few batches
-   * of training images before freezing and fitting, so the frozen features carry signal.
+   * of training images before fitting: it restores the scale of the frozen features (their std goes
+   * from about 1e-4 to about 1), though random features stay far weaker than ImageNet ones.
    */
   weightsFallback?: 'error' | 'random';
 }
@@ -320,7 +321,7 @@ export async function InceptionV3(args: InceptionV3Args = {}): Promise<tf.Layers
       } catch (err) {
         const unavailable = new WeightsUnavailableError(url, path.join(cacheDir, 'models', fname), { cause: err });
         if (weightsFallback === 'random') {
-          console.warn(`${unavailable.message}\nContinuing with randomly initialised weights (seed ${args.seed ?? 0}) because weightsFallback is 'random': everything runs, but expect lower accuracy than with ImageNet features. Call calibrateBatchNormalization(model, <training images>) before fitting so the frozen BatchNormalization layers normalise with statistics of your data.`);
+          console.warn(`${unavailable.message}\nContinuing with randomly initialised weights (seed ${args.seed ?? 0}) because weightsFallback is 'random': everything runs, but expect lower accuracy than with ImageNet features. Call calibrateBatchNormalization(model, <training images>) before fitting so the frozen BatchNormalization layers normalise with statistics of your data (restores the features' scale).`);
           return model;
         }
         throw unavailable;
