@@ -94,7 +94,7 @@ async function main(): Promise<void> {
     const t = Date.now();
     const train = new ImageDataGenerator({ rescale: 1 / 255 }).flowFromDirectory(trainDir, { targetSize: [size, size], batchSize: calBatch, seed: 1 });
     const before = tf.memory().numTensors;
-    const result = await calibrateBatchNormalization(full, train, { batches: 8 });
+    const result = await calibrateBatchNormalization(full, train, { batches: 8, mode: process.env['BENCH_MODE'] === 'rescale' ? 'rescale' : 'normalize' });
     console.log(`calibrated ${result.layers} layers on ${result.batches} batches in ${((Date.now() - t) / 1000).toFixed(1)} s; tensors ${before} → ${tf.memory().numTensors}; trainable flags all false: ${model.layers.every((l) => !l.trainable)}`);
     await run('after');
     full.dispose();

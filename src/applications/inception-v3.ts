@@ -80,6 +80,19 @@ export interface InceptionV3Args {
   weightsFallback?: 'error' | 'random';
 }
 
+const randomFallbackModels = new WeakSet<tf.LayersModel>();
+
+/**
+ * Whether `model` came from {@link InceptionV3} with `weightsFallback: 'random'` after the ImageNet
+ * weights could not be obtained — i.e. it holds random weights although `'imagenet'` was asked for.
+ *
+ * @example
+ * if (usedRandomWeightsFallback(base)) await calibrateBatchNormalization(base, trainFlow, { mode: 'rescale' });
+ */
+export function usedRandomWeightsFallback(model: tf.LayersModel): boolean {
+  return randomFallbackModels.has(model);
+}
+
 /** Keras's auto-naming in a fresh session: `conv2d`, `conv2d_1`, `conv2d_2`, ... */
 class KerasNames {
   private readonly counts = new Map<string, number>();
@@ -321,7 +334,8 @@ export async function InceptionV3(args: InceptionV3Args = {}): Promise<tf.Layers
       } catch (err) {
         const unavailable = new WeightsUnavailableError(url, path.join(cacheDir, 'models', fname), { cause: err });
         if (weightsFallback === 'random') {
-          console.warn(`${unavailable.message}\nContinuing with randomly initialised weights (seed ${args.seed ?? 0}) because weightsFallback is 'random': everything runs, but expect lower accuracy than with ImageNet features. Call calibrateBatchNormalization(model, <training images>) before fitting so the frozen BatchNormalization layers normalise with statistics of your data (restores the features' scale).`);
+          console.warn(`${unavailable.message}\nContinuing with randomly initialised weights (seed ${args.seed ?? 0}) because weightsFallback is 'random': everything runs, but expect lower accuracy than with ImageNet features. Call calibrateBatchNormalization(model, <training images>, { mode: 'rescale' }) before fitting: it rescales the frozen BatchNormalization layers to your data so the random features reach the head at a usable scale.`);
+          randomFallbackModels.add(model);
           return model;
         }
         throw unavailable;

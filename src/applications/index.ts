@@ -1,5 +1,5 @@
 // Public API of src/applications, re-exported by src/index.ts.
-export { InceptionV3, type InceptionV3Args } from './inception-v3';
+export { InceptionV3, usedRandomWeightsFallback, type InceptionV3Args } from './inception-v3';
 export {
   INCEPTION_V3_WEIGHTS_PATH,
   INCEPTION_V3_WEIGHTS_PATH_NO_TOP,

@@ -29,6 +29,17 @@ export interface CalibrateBatchNormalizationArgs {
   layers?: 'all' | 'frozen';
   /** Prints one progress line per batch and a summary. Default `false`. */
   verbose?: boolean;
+  /**
+   * `'normalize'` sets each channel's moving mean and variance to its input's (full, per-channel
+   * normalisation, as AdaBN). `'rescale'` sets the moving mean to 0 and every channel's variance to
+   * the layer input's mean square over all channels: one scalar gain per layer, so activations get
+   * unit scale but keep their offsets and the relative sizes of channels. With random weights
+   * `'rescale'` is the one that helps (measured on the phantom with InceptionV3 at 75×75: a linear
+   * probe on `mixed10` scored 47.9% after `'rescale'`, 24.0% after `'normalize'`, 44.8% untouched
+   * but at a feature scale of 2e-4 that a freshly initialised head cannot learn from).
+   * Default `'normalize'`.
+   */
+  mode?: 'normalize' | 'rescale';
 }
 
 /** What {@link calibrateBatchNormalization} did. */
@@ -95,15 +106,22 @@ function toTarget(layer: tf.layers.Layer): Target {
  * input per channel, writes them into the moving variables and runs the layer's own call in
  * inference mode — which then normalises with exactly the batch statistics.
  */
-function batchStatisticsCall(target: Target, original: CallFn): CallFn {
+function batchStatisticsCall(target: Target, original: CallFn, center: boolean): CallFn {
   return (inputs: tf.Tensor | tf.Tensor[], kwargs: Kwargs) => {
     const x = Array.isArray(inputs) ? inputs[0] : inputs;
     const axis = target.axis >= 0 ? target.axis : target.axis + x.rank;
     const reductionAxes = [...Array(x.rank).keys()].filter((a) => a !== axis);
     const count = reductionAxes.reduce((n, a) => n * x.shape[a], 1);
     const { mean, variance } = tf.tidy(() => tf.moments(x, reductionAxes));
-    target.movingMean.write(mean);
-    target.movingVariance.write(variance);
+    if (center) {
+      target.movingMean.write(mean);
+      target.movingVariance.write(variance);
+    } else {
+      tf.tidy(() => {
+        target.movingMean.write(tf.zerosLike(mean));
+        target.movingVariance.write(tf.mul(tf.onesLike(variance), tf.mean(tf.add(variance, tf.square(mean)))));
+      });
+    }
     target.pending.push({ mean: tf.keep(mean), variance: tf.keep(variance), count });
     return original(inputs, { ...kwargs, training: false });
   };
@@ -192,6 +210,7 @@ export async function calibrateBatchNormalization(
   let batches = checkInteger('batches', args.batches ?? 8, 1);
   const which = checkOneOf('layers', args.layers ?? 'all', ['all', 'frozen'] as const);
   const verbose = checkBoolean('verbose', args.verbose ?? false);
+  const center = checkOneOf('mode', args.mode ?? 'normalize', ['normalize', 'rescale'] as const) === 'normalize';
   const fromBatchSource = isBatchSource(source);
   if (!fromBatchSource && !(typeof source === 'object' && source !== null && Symbol.asyncIterator in source)) {
     throw invalidParameterError('source', 'a BatchSource (with next()) or an async iterable of image tensors', source);
@@ -212,7 +231,7 @@ export async function calibrateBatchNormalization(
   let ok = false;
   try {
     targets.forEach((t, i) => {
-      t.layer.call = batchStatisticsCall(t, saved[i].call.bind(t.layer));
+      t.layer.call = batchStatisticsCall(t, saved[i].call.bind(t.layer), center);
     });
     const step = async (xs: tf.Tensor): Promise<void> => {
       const out = model.predict(xs, { batchSize: xs.shape[0] });
@@ -250,8 +269,10 @@ export async function calibrateBatchNormalization(
       if (acc === null) {
         throw new TypeError(`Expected BatchNormalization layer '${t.layer.name}' to be called during the sweep but it was not; is it connected to the model's output?`);
       }
-      const mean = tf.tensor1d(Float32Array.from(acc.mean));
-      const variance = tf.tensor1d(Float32Array.from(acc.m2, (m) => m / acc.count));
+      const mean = tf.tensor1d(center ? Float32Array.from(acc.mean) : new Float32Array(acc.mean.length));
+      const second = Float64Array.from(acc.m2, (m, c) => m / acc.count + acc.mean[c] * acc.mean[c]);
+      const scalar = second.reduce((a, b) => a + b, 0) / Math.max(1, second.length);
+      const variance = tf.tensor1d(center ? Float32Array.from(acc.m2, (m) => m / acc.count) : new Float32Array(second.length).fill(scalar));
       t.movingMean.write(mean);
       t.movingVariance.write(variance);
       tf.dispose([mean, variance]); // the variables keep their own reference

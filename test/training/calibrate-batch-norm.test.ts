@@ -197,3 +197,31 @@ test('leaves statistics and layers as they were when a batch fails, and rejects 
     model.dispose();
   }
 });
+
+test("mode 'rescale' sets a zero mean and one per-layer variance: the input's mean square over all channels", async () => {
+  await tf.setBackend('cpu');
+  const model = convBnModel('ours');
+  const batches = [randomImages(3, 6, 2, 11, 0.3), randomImages(2, 6, 2, 12, -0.1, 2)];
+  async function* images(): AsyncIterable<tf.Tensor4D> {
+    for (const t of batches) yield t.clone();
+  }
+  try {
+    // bn1's input does not depend on calibration; its expected scalar is the mean square of c1's output.
+    const probe = tf.model({ inputs: model.inputs, outputs: model.getLayer('c1').output as tf.SymbolicTensor });
+    const expected = tf.tidy(() => {
+      const outs = batches.map((b) => probe.predict(b) as tf.Tensor);
+      const all = tf.concat(outs.map((o) => tf.reshape(o, [-1])));
+      return tf.mean(tf.square(all)).dataSync()[0];
+    });
+    const before = tf.memory().numTensors;
+    await calibrateBatchNormalization(model, images(), { mode: 'rescale' });
+    assert.equal(tf.memory().numTensors, before, 'no tensor leaked');
+    const [, , movingMean, movingVariance] = model.getLayer('bn1').getWeights();
+    assert.deepEqual(Array.from(movingMean.dataSync()), [0, 0, 0]);
+    for (const v of movingVariance.dataSync()) assert.ok(Math.abs(v - expected) <= 1e-4 * Math.max(1, expected), `variance ${v} vs ${expected}`);
+    await assert.rejects(() => calibrateBatchNormalization(model, images(), { mode: 'both' as never }), /Expected one of 'normalize', 'rescale' for mode but received 'both'/);
+  } finally {
+    tf.dispose(batches);
+    model.dispose();
+  }
+});
