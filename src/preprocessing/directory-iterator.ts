@@ -93,6 +93,38 @@ export interface ImageBatch {
   indices: number[];
 }
 
+/**
+ * A batch whose images are not decoded yet, from {@link DirectoryIterator.nextPlan}: the files and
+ * labels are known, and `load` decodes only the images asked for — so a caller holding per-file
+ * results (a feature cache) decodes only what it misses.
+ */
+export interface ImageBatchPlan {
+  /** Sample indices (into `filenames`) in batch order. */
+  indices: number[];
+  /** Paths of the images in batch order. */
+  filepaths: string[];
+  /** Labels per `classMode`, as in {@link ImageBatch} (absent for null); the caller disposes them. */
+  ys?: tf.Tensor;
+  /**
+   * Decodes, resizes and augments the images at `positions` (0 ≤ p < batch size) — exactly what
+   * `next()` would give for them — and resolves to their pixels, `[positions.length, h, w, c]`
+   * row-major in the order asked. No tensors; the array belongs to the caller.
+   *
+   * @throws {ImageDecodeError} naming the file when an image cannot be decoded
+   */
+  load(positions: number[]): Promise<Float32Array>;
+}
+
+/** Options of {@link DirectoryIterator.nextPlan}. */
+export interface NextPlanArgs {
+  /**
+   * Files the caller expects not to need decoded (e.g. those in its cache): batches prefetched by
+   * this call leave them undecoded. Only a hint — `load` decodes whatever it is asked for, so a
+   * wrong guess costs time, never correctness. Default: none (prefetch decodes every image).
+   */
+  skip?: (filepath: string) => boolean;
+}
+
 interface State {
   batchIndex: number;
   totalBatchesSeen: number;
@@ -103,8 +135,14 @@ interface Planned {
   indices: number[];
   params: TransformParams[] | null;
   before: State;
-  result: Promise<Float32Array>;
+  /** Batch positions whose decoding has started (in the order of `result`); empty when none. */
+  started: number[];
+  /** Pixels of `started`, or null when nothing was started. */
+  result: Promise<Float32Array> | null;
 }
+
+/** Which positions of a planned batch to decode ahead: all, none, or those not skipped. */
+type StartPolicy = 'all' | 'none' | ((filepath: string) => boolean);
 
 function listDir(dir: string): fs.Dirent[] {
   try {
@@ -327,8 +365,8 @@ export class DirectoryIterator {
     this.queue = [];
   }
 
-  /** Keras `_flow_index` step: plans the next batch of the endless stream and starts loading it. */
-  private planNext(): Planned {
+  /** Keras `_flow_index` step: plans the next batch of the endless stream and starts loading it (per `policy`). */
+  private planNext(policy: StartPolicy = 'all'): Planned {
     const before = { ...this.state };
     const rng = createRandom(deriveSeed(this.seed, this.state.totalBatchesSeen));
     if (this.state.batchIndex === 0 || this.state.indexArray === null) this.setIndexArray(rng);
@@ -339,13 +377,48 @@ export class DirectoryIterator {
     this.state.totalBatchesSeen += 1;
     const indices = Array.from((this.state.indexArray as Int32Array).subarray(current, current + this.batchSize));
     const params = this.drawParams(indices.length, rng);
-    return this.start(indices, params, before);
+    return this.start(indices, params, before, policy);
   }
 
-  private start(indices: number[], params: TransformParams[] | null, before: State): Planned {
-    const result = this.loadBatch(indices, params);
+  private start(indices: number[], params: TransformParams[] | null, before: State, policy: StartPolicy): Planned {
+    const started = policy === 'all' ? indices.map((_, i) => i) : policy === 'none' ? [] : indices.flatMap((j, i) => (policy(this.filepaths[j]) ? [] : [i]));
+    if (started.length === 0) return { indices, params, before, started, result: null };
+    const all = started.length === indices.length;
+    const result = this.loadBatch(all ? indices : started.map((i) => indices[i]), params === null || all ? params : started.map((i) => params[i]));
     result.catch(() => undefined); // a discarded prefetch must not become an unhandled rejection
-    return { indices, params, before, result };
+    return { indices, params, before, started, result };
+  }
+
+  /**
+   * Pixels of `positions` of a planned batch: taken from what was decoded ahead, the rest decoded
+   * now. The decoded-ahead array is handed out at most once (when asked for exactly its positions).
+   */
+  private async pixelsOf(item: Planned, positions: number[]): Promise<Float32Array> {
+    for (const p of positions) {
+      if (!Number.isInteger(p) || p < 0 || p >= item.indices.length) throw new RangeError(`Expected batch positions 0 ≤ p < ${item.indices.length}, but received ${String(p)}.`);
+    }
+    const ahead = item.result;
+    const startedAt = new Map(item.started.map((p, k) => [p, k]));
+    if (ahead !== null && positions.length === item.started.length && positions.every((p, k) => p === item.started[k])) {
+      item.result = null;
+      item.started = [];
+      return ahead;
+    }
+    const missing = [...new Set(positions.filter((p) => !startedAt.has(p)))];
+    const params = item.params;
+    const [early, fresh] = await Promise.all([
+      positions.some((p) => startedAt.has(p)) ? ahead : null,
+      missing.length === 0 ? null : this.loadBatch(missing.map((p) => item.indices[p]), params === null ? null : missing.map((p) => params[p])),
+    ]);
+    const freshAt = new Map(missing.map((p, k) => [p, k]));
+    const size = this.imageShape[0] * this.imageShape[1] * this.imageShape[2];
+    const out = new Float32Array(positions.length * size);
+    positions.forEach((p, i) => {
+      const k = startedAt.get(p);
+      const [src, at] = k === undefined ? [fresh as Float32Array, freshAt.get(p) as number] : [early as Float32Array, k];
+      out.set(src.subarray(at * size, (at + 1) * size), i * size);
+    });
+    return out;
   }
 
   private job(j: number, params: TransformParams | null): ImageJob {
@@ -405,6 +478,13 @@ export class DirectoryIterator {
     const n = indices.length;
     const [h, w, c] = this.imageShape;
     const xs = tf.tensor4d(xsData, [n, h, w, c]);
+    const ys = this.classMode === 'input' ? tf.tensor4d(xsData.slice(), [n, h, w, c]) : this.labelsOf(indices);
+    return { xs, ys, filepaths: indices.map((j) => this.filepaths[j]), indices };
+  }
+
+  /** Labels of `indices` per classMode (not 'input'), or undefined for null. */
+  private labelsOf(indices: number[]): tf.Tensor | undefined {
+    const n = indices.length;
     let ys: tf.Tensor | undefined;
     if (this.classMode === 'categorical') {
       const y = new Float32Array(n * this.numClasses);
@@ -414,10 +494,8 @@ export class DirectoryIterator {
       ys = tf.tensor1d(Float32Array.from(indices, (j) => this.classes[j]));
     } else if (this.classMode === 'binary') {
       ys = tf.tensor2d(Float32Array.from(indices, (j) => this.classes[j]), [n, 1]);
-    } else if (this.classMode === 'input') {
-      ys = tf.tensor4d(xsData.slice(), [n, h, w, c]);
     }
-    return { xs, ys, filepaths: indices.map((j) => this.filepaths[j]), indices };
+    return ys;
   }
 
   /**
@@ -431,8 +509,33 @@ export class DirectoryIterator {
     if (this.samples === 0) throw new DirectoryScanError(this.directory, 'no images were found, so there is nothing to iterate over.');
     const item = this.queue.length > 0 ? (this.queue.shift() as Planned) : this.planNext();
     while (this.queue.length < this.prefetch) this.queue.push(this.planNext());
-    const data = await item.result;
+    const data = await this.pixelsOf(item, item.indices.map((_, i) => i));
     return this.toBatch(item.indices, data);
+  }
+
+  /**
+   * The next batch of the stream, like `next()` (same order, epoch boundaries, shuffling,
+   * augmentation and `totalBatchesSeen`), but planned rather than decoded: its images are decoded
+   * only when `load` asks for them. Batches prefetched meanwhile decode every image except those
+   * `skip` names. `next()` and `nextPlan()` may be mixed freely.
+   *
+   * @param args - see {@link NextPlanArgs}
+   * @returns an {@link ImageBatchPlan}; the caller disposes its `ys`
+   * @throws {TypeError} for classMode 'input' (its targets are the images; use `next()`);
+   *   {@link DirectoryScanError} when there are no images
+   * @example
+   * const plan = await it.nextPlan({ skip: (f) => cache.has(f) });
+   * const misses = plan.filepaths.flatMap((f, i) => (cache.has(f) ? [] : [i]));
+   * const pixels = await plan.load(misses); // [misses.length, h, w, c]
+   */
+  async nextPlan(args: NextPlanArgs = {}): Promise<ImageBatchPlan> {
+    if (this.classMode === 'input') throw invalidParameterError('classMode', "a class mode other than 'input' for nextPlan() (use next())", this.classMode);
+    if (this.samples === 0) throw new DirectoryScanError(this.directory, 'no images were found, so there is nothing to iterate over.');
+    const skip = args.skip;
+    const item = this.queue.length > 0 ? (this.queue.shift() as Planned) : this.planNext('none');
+    while (this.queue.length < this.prefetch) this.queue.push(this.planNext(skip ?? 'all'));
+    const indices = item.indices;
+    return { indices, filepaths: indices.map((j) => this.filepaths[j]), ys: this.labelsOf(indices), load: (positions) => this.pixelsOf(item, positions) };
   }
 
   /**

@@ -33,7 +33,7 @@ export {
   type ShiftRange,
   type TransformParams,
 } from './image-data-generator';
-export { DirectoryIterator, type ImageBatch, type ClassMode, type FlowFromDirectoryArgs } from './directory-iterator';
+export { DirectoryIterator, type ImageBatch, type ImageBatchPlan, type NextPlanArgs, type ClassMode, type FlowFromDirectoryArgs } from './directory-iterator';
 export {
   alignClassIndices,
   describeClassMismatch,

@@ -294,3 +294,55 @@ test('the process exits on its own after batches from worker threads, without di
     assert.match(res.stdout, /batch 2x8x8x3/);
   });
 });
+
+test('nextPlan hands out the same stream as next() (order, epochs, augmentation, totalBatchesSeen) and decodes only the positions asked for', async () => {
+  await withDataset({ a: 5, b: 5 }, async (dir) => {
+    const gen = new ImageDataGenerator({ shearRange: 0.2, zoomRange: 0.2, horizontalFlip: true, rescale: 1 / 255 });
+    const reference = flow(dir, gen, { batchSize: 4, seed: 5, prefetch: 0, workers: 0 });
+    const planned = flow(dir, gen, { batchSize: 4, seed: 5, prefetch: 2, workers: 0 });
+    const size = 8 * 8;
+    for (let step = 0; step < 7; step++) {
+      const want = await reference.next();
+      const xs = Array.from(want.xs.dataSync());
+      if (step % 3 === 2) {
+        const got = await planned.next(); // mixing next() and nextPlan() keeps one stream
+        assert.deepEqual(got.indices, want.indices);
+        assert.deepEqual(Array.from(got.xs.dataSync()), xs);
+        dispose(got);
+      } else {
+        // The hint skips odd samples in prefetched batches; load() still gives any position, in the order asked.
+        const plan = await planned.nextPlan({ skip: (f) => planned.filepaths.indexOf(f) % 2 === 1 });
+        assert.deepEqual(plan.indices, want.indices);
+        assert.deepEqual(plan.filepaths, want.filepaths);
+        assert.deepEqual(Array.from(plan.ys?.dataSync() ?? []), Array.from(want.ys?.dataSync() ?? []));
+        const positions = plan.indices.map((_, i) => i).reverse();
+        const pixels = await plan.load(positions);
+        positions.forEach((p, k) => assert.deepEqual(Array.from(pixels.subarray(k * size, (k + 1) * size)), xs.slice(p * size, (p + 1) * size), `step ${step} position ${p}`));
+        plan.ys?.dispose();
+      }
+      assert.equal(planned.totalBatchesSeen, reference.totalBatchesSeen);
+      dispose(want);
+    }
+    planned.dispose();
+  });
+});
+
+test('a planned batch never decodes the images it is not asked for; asking for a corrupt one rejects naming it', async () => {
+  await withDataset({ a: 2, b: 2 }, async (dir) => {
+    const bad = join(dir, 'b', '001 (x).png');
+    await writeFile(bad, 'not an image at all');
+    const it = flow(dir, new ImageDataGenerator(), { batchSize: 4, shuffle: false, prefetch: 1, workers: 0 });
+    const before = tf.memory().numTensors;
+    for (let epoch = 0; epoch < 2; epoch++) {
+      const plan = await it.nextPlan({ skip: (f) => f === bad });
+      const pixels = await plan.load([0, 1, 2]);
+      assert.equal(pixels.length, 3 * 8 * 8);
+      await assert.rejects(plan.load([3]), (e: unknown) => e instanceof ImageDecodeError && e.path === bad);
+      await assert.rejects(plan.load([4]), RangeError); // positions are checked
+      plan.ys?.dispose();
+    }
+    assert.equal(tf.memory().numTensors, before, 'plans leak no tensors');
+    const input = flow(dir, new ImageDataGenerator(), { classMode: 'input', batchSize: 4 });
+    await assert.rejects(input.nextPlan(), /classMode/);
+  });
+});
