@@ -93,6 +93,18 @@ export class FeatureCache {
     }
   }
 
+  /** Like {@link keyOf}, synchronously (one `fs.statSync`): for quick guesses such as prefetch hints. */
+  keyOfSync(filepath: string, preprocessingKey: string, fingerprint: string): string | undefined {
+    const absolute = path.resolve(filepath);
+    const st = fs.statSync(absolute, { throwIfNoEntry: false });
+    return st === undefined ? undefined : JSON.stringify([absolute, st.size, st.mtimeMs, preprocessingKey, fingerprint]);
+  }
+
+  /** Whether an entry is stored under `key` (in memory, or as a file on disk); counts nothing, reads no data. */
+  has(key: string): boolean {
+    return this.memory.has(key) || (this.dir !== undefined && fs.existsSync(this.fileOf(key)));
+  }
+
   /** The features stored under `key` (memory first, then disk), or undefined; counts a hit or a miss. */
   async get(key: string): Promise<CachedFeatures | undefined> {
     const inMemory = this.memory.get(key);

@@ -171,34 +171,69 @@ export class OnnxPrefixEngine implements PrefixEngine {
    * @throws PrefixEngineStaleError when a prefix layer was unfrozen since the engine was built
    */
   async predict(x: tf.Tensor4D, meta?: PrefixEngineMeta): Promise<tf.Tensor[]> {
-    await this.ensureFresh();
-    this.counters.batches++;
     const n = x.shape[0];
     const sampleShape = x.shape.slice(1);
-    const pixels = (await x.data()) as Float32Array;
-    const cache = this.cache;
     const filepaths = meta?.filepaths;
     const key = meta?.preprocessingKey;
-    if (!cache || meta?.deterministic !== true || key === undefined || filepaths === undefined || filepaths.length !== n) {
+    const pixels = (await x.data()) as Float32Array;
+    if (!this.cache || meta?.deterministic !== true || key === undefined || filepaths === undefined || filepaths.length !== n) {
+      await this.ensureFresh();
+      this.counters.batches++;
       const outs = await this.run(pixels, x.shape);
       return outs.map((o) => tf.tensor(o.data, o.dims));
     }
+    const size = product(sampleShape);
+    return this.predictFiles(filepaths, key, sampleShape, async (positions) => {
+      if (positions.length === n) return pixels;
+      const gathered = new Float32Array(positions.length * size);
+      positions.forEach((i, j) => gathered.set(pixels.subarray(i * size, (i + 1) * size), j * size));
+      return gathered;
+    });
+  }
+
+  /**
+   * Whether the cache probably holds the outputs of `filepath` (one `fs.statSync`, no data read):
+   * a hint for prefetching, not a promise (an entry may be evicted before it is read).
+   *
+   * @returns false without a cache or when the file cannot be examined
+   */
+  hasCached(filepath: string, preprocessingKey: string): boolean {
+    const key = this.cache?.keyOfSync(filepath, preprocessingKey, this.fingerprintValue);
+    return key !== undefined && (this.cache as FeatureCache).has(key);
+  }
+
+  /**
+   * Computes the prefix outputs of a batch of deterministic images given by their files: the
+   * cached outputs are looked up first and only the misses are loaded (through `load`) and run.
+   * The result equals `predict` on all the loaded images.
+   *
+   * @param filepaths - the file of each sample, in batch order
+   * @param preprocessingKey - see `DirectoryIterator.preprocessingKey`
+   * @param sampleShape - `[height, width, channels]` of one image
+   * @param load - resolves to the NHWC float32 pixels of the batch positions asked for, in that order
+   * @returns one tensor per cut tensor, `[filepaths.length, ...]`; the caller disposes them
+   * @throws PrefixEngineStaleError when a prefix layer was unfrozen; whatever `load` throws
+   * @example
+   * const feats = await engine.predictFiles(plan.filepaths, it.preprocessingKey, it.imageShape, plan.load);
+   */
+  async predictFiles(filepaths: string[], preprocessingKey: string, sampleShape: number[], load: (positions: number[]) => Promise<Float32Array>): Promise<tf.Tensor[]> {
+    await this.ensureFresh();
+    this.counters.batches++;
+    const n = filepaths.length;
+    const cache = this.cache;
     const fingerprint = this.fingerprintValue;
-    const keys = await Promise.all(filepaths.map((f) => cache.keyOf(f, key, fingerprint)));
-    const found: Array<CachedFeatures | undefined> = await Promise.all(keys.map((k) => (k === undefined ? undefined : cache.get(k))));
+    const keys = cache ? await Promise.all(filepaths.map((f) => cache.keyOf(f, preprocessingKey, fingerprint))) : filepaths.map(() => undefined);
+    const found: Array<CachedFeatures | undefined> = cache ? await Promise.all(keys.map((k) => (k === undefined ? undefined : cache.get(k)))) : keys.map(() => undefined);
     const misses = found.flatMap((f, i) => (f === undefined ? [i] : []));
     if (misses.length > 0) {
-      const size = product(sampleShape);
-      const gathered = misses.length === n ? pixels : new Float32Array(misses.length * size);
-      if (gathered !== pixels) misses.forEach((i, j) => gathered.set(pixels.subarray(i * size, (i + 1) * size), j * size));
-      const outs = await this.run(gathered, [misses.length, ...sampleShape]);
+      const outs = await this.run(await load(misses), [misses.length, ...sampleShape]);
       const shapes = outs.map((o) => o.dims.slice(1));
       const sizes = shapes.map(product);
       await Promise.all(misses.map(async (i, j) => {
         const features: CachedFeatures = { shapes, data: outs.map((o, k) => o.data.slice(j * (sizes[k] as number), (j + 1) * (sizes[k] as number))) };
         found[i] = features;
         const k = keys[i];
-        if (k !== undefined) await cache.set(k, features);
+        if (cache && k !== undefined) await cache.set(k, features);
       }));
     }
     const first = found[0] as CachedFeatures;

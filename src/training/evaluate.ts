@@ -9,6 +9,7 @@ import { resolveCompileArgs, runEvaluation, type FitArgs } from './fit';
 import { createPipeline } from './pipeline';
 import { splitFrozenPrefix } from './prefix';
 import { autoPrefixEngine } from '../acceleration/auto-engine';
+import { nextPrefixBatch } from '../acceleration/prefix-batch';
 import type { BatchSource, Logs, PrefixEngine } from './types';
 import { checkInteger } from '../util/validate';
 
@@ -96,15 +97,14 @@ export async function predictIterator(model: tf.LayersModel, source: BatchSource
   let labels: number[] | undefined;
   source.reset?.();
   for (let step = 0; step < steps; step++) {
-    const batch = await source.next();
-    let feats: tf.Tensor[] = [];
+    const batch = await nextPrefixBatch(pipeline, source);
+    const feats = batch.features;
     try {
-      feats = await pipeline.features(batch, source);
       const probs = tf.tidy(() => pipeline.tail(feats, false));
       const rows = (await probs.array()) as number[][] | number[];
       probs.dispose();
       for (const row of rows) probabilities.push(Array.isArray(row) ? row : [row]);
-      const n = batch.xs.shape[0];
+      const n = batch.size;
       for (let i = 0; i < n; i++) filepaths.push(batch.filepaths?.[i] ?? '');
       if (batch.ys) {
         let l = labelsOf(batch.ys);
@@ -118,7 +118,7 @@ export async function predictIterator(model: tf.LayersModel, source: BatchSource
         labels = (labels ?? []).concat(l);
       }
     } finally {
-      tf.dispose([batch.xs, ...(batch.ys ? [batch.ys] : []), ...feats]);
+      tf.dispose([...(batch.ys ? [batch.ys] : []), ...feats]);
     }
   }
   const predictions = probabilities.map((row) => (row.length === 1 ? (row[0] > 0.5 ? 1 : 0) : row.indexOf(Math.max(...row))));

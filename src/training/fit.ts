@@ -13,6 +13,7 @@ import { resolveLoss, resolveMetrics, type ResolvedFn, type SampleFn } from './l
 import { createPipeline, type Pipeline } from './pipeline';
 import { splitFrozenPrefix } from './prefix';
 import { autoPrefixEngine } from '../acceleration/auto-engine';
+import { nextPrefixBatch } from '../acceleration/prefix-batch';
 import type { BatchSource, Logs, PrefixEngine } from './types';
 import { deriveSeed } from '../util/random';
 import { getGlobalSeed } from '../util/seed';
@@ -114,11 +115,10 @@ export async function runEvaluation(pipeline: Pipeline, source: BatchSource, ste
   await callHook(callbacks, 'onTestBegin');
   for (let step = 0; step < steps; step++) {
     await callHook(callbacks, 'onTestBatchBegin', step);
-    const batch = await source.next();
-    let feats: tf.Tensor[] = [];
+    const batch = await nextPrefixBatch(pipeline, source);
+    const feats = batch.features;
     try {
       if (!batch.ys) throw new TrainingError('Expected batches with targets (ys) for evaluation, but the source yielded none. Use classMode "categorical"/"sparse"/"binary".');
-      feats = await pipeline.features(batch, source);
       const ys = batch.ys;
       const values = tf.tidy(() => {
         const out = pipeline.tail(feats, false);
@@ -128,9 +128,9 @@ export async function runEvaluation(pipeline: Pipeline, source: BatchSource, ste
       tf.dispose(values);
       const record: Record<string, number> = { [loss.name]: numbers[0][0] };
       metrics.forEach((m, i) => (record[m.name] = numbers[i + 1][0]));
-      means.add(record, batch.xs.shape[0]);
+      means.add(record, batch.size);
     } finally {
-      tf.dispose([batch.xs, ...(batch.ys ? [batch.ys] : []), ...feats]);
+      tf.dispose([...(batch.ys ? [batch.ys] : []), ...feats]);
     }
     await callHook(callbacks, 'onTestBatchEnd', step, means.result());
   }
@@ -217,13 +217,12 @@ export async function fit(model: tf.LayersModel, x: BatchSource, args: FitArgs =
       await callHook(ordered, 'onEpochBegin', epoch);
       for (let step = 0; step < steps; step++) {
         await callHook(ordered, 'onTrainBatchBegin', step);
-        const batch = await x.next();
-        let feats: tf.Tensor[] = [];
+        const batch = await nextPrefixBatch(pipeline, x);
+        const feats = batch.features;
         const kept: tf.Tensor[] = [];
         try {
           const ys = batch.ys;
           if (!ys) throw new TrainingError('Expected training batches with targets (ys), but the source yielded none. Use classMode "categorical"/"sparse"/"binary".');
-          feats = await pipeline.features(batch, x);
           dropouts.forEach((l, i) => (l.seed = deriveSeed(deriveSeed(seed as number, epoch * steps + step), i)));
           const lossValue = optimizer.minimize(() => {
             const out = pipeline.tail(feats, true);
@@ -234,9 +233,9 @@ export async function fit(model: tf.LayersModel, x: BatchSource, args: FitArgs =
           const numbers = await Promise.all(kept.map((t) => t.data()));
           const record: Record<string, number> = { [loss.name]: numbers[0][0] };
           metrics.forEach((m, i) => (record[m.name] = numbers[i + 1][0]));
-          means.add(record, batch.xs.shape[0]);
+          means.add(record, batch.size);
         } finally {
-          tf.dispose([batch.xs, ...(batch.ys ? [batch.ys] : []), ...feats, ...kept]);
+          tf.dispose([...(batch.ys ? [batch.ys] : []), ...feats, ...kept]);
         }
         await callHook(ordered, 'onTrainBatchEnd', step, means.result());
         if (ctx.stopTraining) break;

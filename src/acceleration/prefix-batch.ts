@@ -1,0 +1,109 @@
+/**
+ * The next batch of a source as tail inputs (frozen-prefix outputs), for `fit`, `evaluate` and
+ * `predictIterator`. For a deterministic source that can plan batches (`DirectoryIterator.nextPlan`)
+ * and an engine with a feature cache, every sample's cached features are looked up BEFORE any image
+ * is decoded, and only the misses are decoded and run; a warm validation epoch then decodes
+ * nothing. Any other source or engine takes the ordinary path: `next()`, then the prefix.
+ *
+ * No Keras original: Keras decodes and recomputes the frozen base every epoch.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { TrainingError } from '../training/errors';
+import type { Pipeline } from '../training/pipeline';
+import type { BatchSource, PrefixEngine } from '../training/types';
+
+/** A batch planned but not decoded (what `DirectoryIterator.nextPlan` returns). */
+export interface PlannedBatch {
+  /** File of each sample, in batch order. */
+  filepaths: string[];
+  /** Targets (the caller disposes them), when the source has labels. */
+  ys?: tf.Tensor;
+  /** Resolves to the NHWC float32 pixels of the batch positions asked for, in that order. */
+  load(positions: number[]): Promise<Float32Array>;
+}
+
+/** A {@link BatchSource} that can also plan its next batch without decoding it (`DirectoryIterator`). */
+export interface PlanningBatchSource extends BatchSource {
+  /** `[height, width, channels]` of one image. */
+  readonly imageShape: readonly number[];
+  /** Keras class mode; 'input' cannot be planned (its targets are the images). */
+  readonly classMode?: string | null;
+  /** The next batch of the same stream as `next()`, undecoded; `skip` names files prefetch need not decode. */
+  nextPlan(args?: { skip?: (filepath: string) => boolean }): Promise<PlannedBatch>;
+}
+
+/** A {@link PrefixEngine} that can run a batch given by its files, loading only its cache misses (`OnnxPrefixEngine`). */
+export interface FilePrefixEngine extends PrefixEngine {
+  /** Whether the engine keeps per-file outputs (a feature cache). */
+  readonly cache?: unknown;
+  /** Quick guess whether the outputs of `filepath` are cached. */
+  hasCached(filepath: string, preprocessingKey: string): boolean;
+  /** Prefix outputs of the files; `load` is called (at most once) for the positions not cached. */
+  predictFiles(filepaths: string[], preprocessingKey: string, sampleShape: number[], load: (positions: number[]) => Promise<Float32Array>): Promise<tf.Tensor[]>;
+}
+
+/** One batch as tail inputs. The caller disposes `ys` and `features`. */
+export interface PrefixBatch {
+  /** Tail inputs (prefix outputs, or the images when nothing is frozen), in cut order. */
+  features: tf.Tensor[];
+  /** Targets, when the source yields them. */
+  ys?: tf.Tensor;
+  /** Samples in the batch. */
+  size: number;
+  /** File of each sample, when the source knows them. */
+  filepaths?: string[];
+}
+
+function plans(source: BatchSource): source is PlanningBatchSource {
+  const s = source as Partial<PlanningBatchSource>;
+  return typeof s.nextPlan === 'function' && Array.isArray(s.imageShape) && s.classMode !== 'input';
+}
+
+function readsFiles(engine: PrefixEngine | null): engine is FilePrefixEngine {
+  const e = engine as Partial<FilePrefixEngine> | null;
+  return e !== null && e.cache !== undefined && typeof e.predictFiles === 'function' && typeof e.hasCached === 'function';
+}
+
+/**
+ * Draws the next batch of `source` and computes its tail inputs through `pipeline`, decoding only
+ * the images whose prefix outputs are not cached when that is possible (see the module comment).
+ * Results equal `pipeline.features(await source.next(), source)`; the batch's images are disposed
+ * here.
+ *
+ * @param pipeline - from `createPipeline` (its engine decides whether a cache is consulted)
+ * @param source - the batches; same stream position and epoch semantics as `source.next()`
+ * @returns a {@link PrefixBatch}; the caller disposes `features` and `ys`
+ * @throws TrainingError when the engine returns the wrong number of tensors; whatever decoding throws
+ * @example
+ * const { features, ys, size } = await nextPrefixBatch(pipeline, valGen);
+ * try { ... pipeline.tail(features, false) ... } finally { tf.dispose([...features, ...(ys ? [ys] : [])]); }
+ */
+export async function nextPrefixBatch(pipeline: Pipeline, source: BatchSource): Promise<PrefixBatch> {
+  const engine = pipeline.engine;
+  const key = source.preprocessingKey;
+  if (pipeline.split.prefix !== null && readsFiles(engine) && source.deterministic === true && key !== undefined && plans(source)) {
+    const plan = await source.nextPlan({ skip: (f) => engine.hasCached(f, key) });
+    try {
+      const features = await engine.predictFiles(plan.filepaths, key, [...source.imageShape], plan.load);
+      const expected = pipeline.split.tail.inputs.length;
+      if (features.length !== expected) {
+        tf.dispose(features);
+        throw new TrainingError(`PrefixEngine ${engine.describe()} returned ${features.length} tensors but the cut has ${expected} (${pipeline.split.cutTensors.join(', ')}).`);
+      }
+      return { features, ys: plan.ys, size: plan.filepaths.length, filepaths: plan.filepaths };
+    } catch (error) {
+      plan.ys?.dispose();
+      throw error;
+    }
+  }
+  const batch = await source.next();
+  try {
+    const features = await pipeline.features(batch, source);
+    return { features, ys: batch.ys, size: batch.xs.shape[0] as number, filepaths: batch.filepaths };
+  } catch (error) {
+    batch.ys?.dispose();
+    throw error;
+  } finally {
+    batch.xs.dispose();
+  }
+}

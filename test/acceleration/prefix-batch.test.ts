@@ -1,0 +1,90 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import sharp from 'sharp';
+import { createFeatureCache, createOnnxPrefixEngine } from '../../src/acceleration';
+import { ImageDataGenerator } from '../../src/preprocessing/image-data-generator';
+import { splitFrozenPrefix } from '../../src/training/prefix';
+import { evaluate, predictIterator } from '../../src/training';
+import { tinyModel } from '../training/helpers';
+
+test.before(async () => { await tf.setBackend('cpu'); });
+
+/** 10 random 12×12 RGB PNGs in 3 class folders, all with one fixed mtime (so a rewrite can restore it exactly). */
+async function makeFolder(dir: string): Promise<string[]> {
+  const files: string[] = [];
+  let s = 11;
+  for (let i = 0; i < 10; i++) {
+    const cls = path.join(dir, `class_${i % 3}`);
+    await fs.promises.mkdir(cls, { recursive: true });
+    const raw = Buffer.alloc(12 * 12 * 3);
+    for (let j = 0; j < raw.length; j++) raw[j] = (s = (s * 1103515245 + 12345) % 2147483648) >> 16 & 255;
+    const file = path.join(cls, `img_${i}.png`);
+    await sharp(raw, { raw: { width: 12, height: 12, channels: 3 } }).png().toFile(file);
+    fs.utimesSync(file, 1_000_000_000, 1_000_000_000);
+    files.push(file);
+  }
+  return files;
+}
+
+function assertClose(a: number[][], b: number[][], what: string): void {
+  assert.equal(a.length, b.length);
+  a.forEach((row, i) => row.forEach((v, j) => assert.ok(Math.abs(v - (b[i]?.[j] as number)) <= 1e-6, `${what}[${i}][${j}]: ${v} vs ${b[i]?.[j]}`)));
+}
+
+test('a warm pass decodes no cached image, gives the same probabilities as the uncached engine, and notices a modified file', async () => {
+  const dir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'transferlab-plan-'));
+  const model = tinyModel('multi', 3);
+  model.compile({ optimizer: 'adam', loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
+  const prefix = splitFrozenPrefix(model).prefix as tf.LayersModel;
+  const cached = await createOnnxPrefixEngine(prefix, { threads: 1, cache: createFeatureCache() });
+  const uncached = await createOnnxPrefixEngine(prefix, { threads: 1 });
+  try {
+    const files = await makeFolder(dir);
+    const gen = new ImageDataGenerator({ rescale: 1 / 255 });
+    const it = gen.flowFromDirectory(dir, { targetSize: [8, 8], batchSize: 4, shuffle: false, workers: 0, prefetch: 1, verbose: false });
+    const expected = await predictIterator(model, it, { prefixEngine: uncached });
+    const expectedLogs = await evaluate(model, it, { prefixEngine: uncached });
+
+    const before = tf.memory().numTensors;
+    const cold = await predictIterator(model, it, { prefixEngine: cached });
+    assert.equal(cached.stats.samples, 10, 'the cold pass runs every image');
+    assertClose(cold.probabilities, expected.probabilities, 'cold');
+    assert.deepEqual(cold.filepaths, expected.filepaths);
+    assert.deepEqual(cold.labels, expected.labels);
+
+    // Corrupt every file but keep its size and mtime: the cache key is unchanged, and decoding would throw.
+    for (const f of files) {
+      const st = fs.statSync(f);
+      fs.writeFileSync(f, Buffer.alloc(st.size, 0x55));
+      fs.utimesSync(f, st.atime, st.mtime);
+    }
+    const warm = await predictIterator(model, it, { prefixEngine: cached });
+    assertClose(warm.probabilities, expected.probabilities, 'warm');
+    const warmLogs = await evaluate(model, it, { prefixEngine: cached });
+    assert.ok(Math.abs((warmLogs.loss as number) - (expectedLogs.loss as number)) <= 1e-6, `loss ${warmLogs.loss} vs ${expectedLogs.loss}`);
+    assert.equal(warmLogs.accuracy, expectedLogs.accuracy);
+    assert.equal(cached.stats.samples, 10, 'warm passes run no image through ONNX Runtime (and decode none)');
+    assert.equal(tf.memory().numTensors, before, 'no tensors leak over cold and warm passes');
+
+    // A modified file (new content, new mtime) is a miss: it alone is decoded and run.
+    const changed = files[4] as string;
+    await sharp({ create: { width: 12, height: 12, channels: 3, background: { r: 250, g: 10, b: 10 } } }).png().toFile(changed);
+    const misses = cached.cache?.stats.misses as number;
+    const after = await predictIterator(model, it, { prefixEngine: cached });
+    assert.equal(cached.stats.samples, 11);
+    assert.equal((cached.cache?.stats.misses as number) - misses, 1);
+    const k = after.filepaths.indexOf(changed);
+    assert.notDeepEqual(after.probabilities[k], expected.probabilities[k], 'the modified image gives new outputs');
+    assertClose(after.probabilities.filter((_, i) => i !== k), expected.probabilities.filter((_, i) => i !== k), 'unchanged files');
+    it.dispose();
+  } finally {
+    cached.dispose();
+    uncached.dispose();
+    model.dispose();
+    await fs.promises.rm(dir, { recursive: true, force: true });
+  }
+});
