@@ -129,6 +129,8 @@ interface State {
   batchIndex: number;
   totalBatchesSeen: number;
   indexArray: Int32Array | null;
+  /** `totalBatchesSeen` at which the stream drew `indexArray` (its epoch's first batch); null when drawn otherwise or absent. */
+  permutedAt: number | null;
 }
 
 interface Planned {
@@ -235,7 +237,7 @@ export class DirectoryIterator {
   /** undefined: not acquired yet; null: in-process. */
   private pool: ImageWorkerPool | null | undefined = undefined;
   private readonly poolToken = {};
-  private state: State = { batchIndex: 0, totalBatchesSeen: 0, indexArray: null };
+  private state: State = { batchIndex: 0, totalBatchesSeen: 0, indexArray: null, permutedAt: null };
   private queue: Planned[] = [];
 
   /**
@@ -346,9 +348,15 @@ export class DirectoryIterator {
     ].join('|');
   }
 
-  private setIndexArray(rng: Random): void {
+  /** Draws the sample order with `rng`; `permutedAt` is the stream position it belongs to (null: not the stream's). */
+  private setIndexArray(rng: Random, permutedAt: number | null): void {
+    this.state.indexArray = this.permutation(rng);
+    this.state.permutedAt = permutedAt;
+  }
+
+  private permutation(rng: Random): Int32Array {
     const idx = Array.from({ length: this.samples }, (_, i) => i);
-    this.state.indexArray = Int32Array.from(this.shuffle ? rng.shuffle(idx) : idx);
+    return Int32Array.from(this.shuffle ? rng.shuffle(idx) : idx);
   }
 
   private drawParams(count: number, rng: Random): TransformParams[] | null {
@@ -369,7 +377,7 @@ export class DirectoryIterator {
   private planNext(policy: StartPolicy = 'all'): Planned {
     const before = { ...this.state };
     const rng = createRandom(deriveSeed(this.seed, this.state.totalBatchesSeen));
-    if (this.state.batchIndex === 0 || this.state.indexArray === null) this.setIndexArray(rng);
+    if (this.state.batchIndex === 0 || this.state.indexArray === null) this.setIndexArray(rng, before.totalBatchesSeen);
     const n = this.samples;
     const current = n === 0 ? 0 : (this.state.batchIndex * this.batchSize) % n;
     if (n > current + this.batchSize) this.state.batchIndex += 1;
@@ -553,7 +561,7 @@ export class DirectoryIterator {
     this.discardQueue();
     const rng = createRandom(deriveSeed(this.seed, this.state.totalBatchesSeen));
     this.state.totalBatchesSeen += 1;
-    if (this.state.indexArray === null) this.setIndexArray(rng);
+    if (this.state.indexArray === null) this.setIndexArray(rng, null);
     const indices = Array.from((this.state.indexArray as Int32Array).subarray(this.batchSize * i, this.batchSize * (i + 1)));
     const params = this.drawParams(indices.length, rng);
     return this.toBatch(indices, await this.loadBatch(indices, params));
@@ -573,6 +581,51 @@ export class DirectoryIterator {
     this.pool = undefined;
   }
 
+  /**
+   * Puts the stream exactly where an uninterrupted iterator is after `totalBatchesSeen` calls of
+   * `next()` from a fresh start: the same epoch order (drawn, as Keras does, from
+   * `seed + ` the epoch's first batch), the same batch within the epoch, and `totalBatchesSeen` — so
+   * what comes next depends only on (seed, position), not on what this process did before (a run
+   * resumed by `BackupAndRestore` sees the batches and augmentation of an uninterrupted one).
+   * Prefetched batches are discarded (they hold no tensors) and rebuilt by the next call; when the
+   * stream is already there (the common case) nothing happens and the prefetch is kept.
+   *
+   * @param totalBatchesSeen - integer ≥ 0: batches an uninterrupted stream has handed out
+   * @throws {TypeError} when `totalBatchesSeen` is not a non-negative integer
+   * @example
+   * it.seek(5);
+   * const b = await it.next(); // batch 6 of a fresh iterator with the same seed
+   */
+  seek(totalBatchesSeen: number): void {
+    const k = checkInteger('totalBatchesSeen', totalBatchesSeen, 0);
+    const perEpoch = this.length;
+    const batchIndex = perEpoch === 0 ? 0 : k % perEpoch;
+    const epochStart = k - batchIndex;
+    const at = this.queue.length > 0 ? this.queue[0].before : this.state;
+    // At batch 0 of an epoch the order is redrawn anyway, so only the position matters.
+    const ordered = batchIndex === 0 || (at.indexArray !== null && at.indexArray.length === this.samples && at.permutedAt === epochStart);
+    if (at.totalBatchesSeen === k && at.batchIndex === batchIndex && ordered) return;
+    this.queue = [];
+    this.state = batchIndex === 0
+      ? { batchIndex, totalBatchesSeen: k, indexArray: null, permutedAt: null }
+      : { batchIndex, totalBatchesSeen: k, indexArray: this.permutation(createRandom(deriveSeed(this.seed, epochStart))), permutedAt: epochStart };
+  }
+
+  /**
+   * The {@link BatchSource} hook `fit` calls before the first batch of every epoch: seeks to
+   * `epoch * stepsPerEpoch`, where an uninterrupted fit from a fresh iterator is at that point
+   * (with `stepsPerEpoch` below `length` the stream runs on across fit's epochs, as in Keras).
+   *
+   * @param epoch - 0-based epoch index (integer ≥ 0)
+   * @param stepsPerEpoch - batches fit draws per epoch (integer ≥ 1)
+   * @throws {TypeError} for arguments that are not such integers
+   * @example
+   * it.setEpoch(2, 10); // same as it.seek(20)
+   */
+  setEpoch(epoch: number, stepsPerEpoch: number): void {
+    this.seek(checkInteger('epoch', epoch, 0) * checkInteger('stepsPerEpoch', stepsPerEpoch, 1));
+  }
+
   /** Restarts at the beginning of a new epoch (Keras `reset`); prefetched batches are discarded. */
   reset(): void {
     this.discardQueue();
@@ -582,7 +635,7 @@ export class DirectoryIterator {
   /** Draws a new epoch order (Keras `on_epoch_end`, for use with `batch(i)`). */
   onEpochEnd(): void {
     this.discardQueue();
-    this.setIndexArray(createRandom(deriveSeed(this.seed ^ 0x5eed, this.state.totalBatchesSeen)));
+    this.setIndexArray(createRandom(deriveSeed(this.seed ^ 0x5eed, this.state.totalBatchesSeen)), null);
   }
 
   /** Iterates over ONE epoch from its start (calls `reset()` first). Each batch is the caller's to dispose. */
@@ -630,7 +683,7 @@ export class DirectoryIterator {
       this.filepaths = this.filepaths.filter((_, k) => keep[k]);
       this.classes = this.classes.filter((_, k) => keep[k]);
       this.samples = this.filenames.length;
-      this.state = { batchIndex: 0, totalBatchesSeen: this.state.totalBatchesSeen, indexArray: null };
+      this.state = { batchIndex: 0, totalBatchesSeen: this.state.totalBatchesSeen, indexArray: null, permutedAt: null };
       console.warn(`Skipping ${bad.length} image(s) that cannot be decoded:\n${bad.map((e) => `  ${e.path}: ${e.message}`).join('\n')}`);
       console.log(`Found ${this.samples} valid images belonging to ${this.numClasses} classes.`);
     }

@@ -346,3 +346,59 @@ test('a planned batch never decodes the images it is not asked for; asking for a
     await assert.rejects(input.nextPlan(), /classMode/);
   });
 });
+
+test('seek(k) then next() gives batch k+1 of a fresh uninterrupted iterator (order and augmentation), across epoch boundaries, whatever came before', async () => {
+  await withDataset({ a: 5, b: 5 }, async (dir) => {
+    const gen = new ImageDataGenerator({ shearRange: 0.2, zoomRange: 0.2, horizontalFlip: true, rescale: 1 / 255 });
+    const read = async (it: DirectoryIterator): Promise<[number[], number[], number]> => {
+      const b = await it.next();
+      try {
+        return [b.indices, Array.from(b.xs.dataSync()), it.totalBatchesSeen];
+      } finally {
+        dispose(b);
+      }
+    };
+    const fresh = flow(dir, gen, { batchSize: 4, seed: 9, prefetch: 0 }); // 3 batches per epoch (4, 4, 2)
+    const stream: Array<[number[], number[], number]> = [];
+    for (let i = 0; i < 9; i++) stream.push(await read(fresh));
+    const before = tf.memory().numTensors;
+    // One iterator, moved around: forwards, backwards, within and across epochs, with prefetched work in flight.
+    const it = flow(dir, gen, { batchSize: 4, seed: 9, prefetch: 2 });
+    await read(it);
+    for (const k of [2, 3, 5, 1, 4, 0, 6, 7, 3]) {
+      it.seek(k);
+      assert.equal(it.totalBatchesSeen, k);
+      assert.deepEqual(await read(it), stream[k], `batch ${k + 1}`);
+      assert.deepEqual(await read(it), stream[k + 1], `batch ${k + 2}`);
+    }
+    // A stream that called reset() mid-epoch is off the uninterrupted path; seek puts it back.
+    it.reset();
+    it.seek(5);
+    assert.deepEqual(await read(it), stream[5]);
+    // setEpoch(epoch, steps) is seek(epoch * steps): fit's steps may not divide the epoch.
+    it.setEpoch(3, 2);
+    assert.deepEqual(await read(it), stream[6]);
+    it.dispose();
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(tf.memory().numTensors, before);
+  });
+});
+
+test('seek to where the stream already is keeps the prefetched batches; invalid positions are rejected', async () => {
+  await withDataset({ a: 3, b: 3 }, async (dir) => {
+    const it = flow(dir, new ImageDataGenerator({ horizontalFlip: true }), { batchSize: 4, seed: 2, prefetch: 2 });
+    const first = await it.next();
+    dispose(first);
+    const queue = (it as unknown as { queue: unknown[] }).queue;
+    assert.equal(queue.length, 2);
+    it.seek(1);
+    assert.equal((it as unknown as { queue: unknown[] }).queue, queue, 'the same prefetch queue');
+    assert.equal(queue.length, 2);
+    it.seek(2);
+    assert.equal((it as unknown as { queue: unknown[] }).queue.length, 0, 'prefetch dropped, rebuilt by the next batch');
+    assert.throws(() => it.seek(-1), { message: 'Expected non-negative integer for totalBatchesSeen but received -1 of type number' });
+    assert.throws(() => it.seek(1.5), { message: 'Expected non-negative integer for totalBatchesSeen but received 1.5 of type number' });
+    assert.throws(() => it.setEpoch(1, 0), { message: 'Expected positive integer for stepsPerEpoch but received 0 of type number' });
+    it.dispose();
+  });
+});
