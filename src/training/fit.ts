@@ -155,6 +155,10 @@ function dropoutLayers(model: tf.LayersModel): Array<tf.layers.Layer & { seed?: 
  * and `learning_rate` when a callback adjusts it (ReduceLROnPlateau). Epoch values are means over
  * batches weighted by batch size. Tensors from the source are disposed here.
  *
+ * Before the first batch of every epoch, `x.setEpoch(epoch, stepsPerEpoch)` is called when the
+ * source has it (see {@link BatchSource.setEpoch}), so a shuffling, augmenting source yields the
+ * batches of an uninterrupted run even in a run resumed by `BackupAndRestore`.
+ *
  * @param model - a functional or sequential model with one output
  * @param x - training batches (see {@link BatchSource}); must yield `ys`
  * @param args - see {@link FitArgs}
@@ -215,6 +219,8 @@ export async function fit(model: tf.LayersModel, x: BatchSource, args: FitArgs =
     for (let epoch = initialEpoch; epoch < epochs; epoch++) {
       const means = new RunningMeans();
       await callHook(ordered, 'onEpochBegin', epoch);
+      // Where an uninterrupted run is at this epoch, whatever happened before (a resumed run, a preview batch).
+      x.setEpoch?.(epoch, steps);
       for (let step = 0; step < steps; step++) {
         await callHook(ordered, 'onTrainBatchBegin', step);
         const batch = await nextPrefixBatch(pipeline, x);

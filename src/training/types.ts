@@ -28,6 +28,15 @@ export interface BatchSource {
   next(): Promise<Batch>;
   /** Restarts at the beginning of a pass (Keras `Iterator.reset`). Called before each validation pass. */
   reset?(): void;
+  /**
+   * Positions the stream for training epoch `epoch` (0-based), where `fit` draws `stepsPerEpoch`
+   * batches per epoch. `fit` calls it before the first batch of every epoch, so a source whose
+   * order or augmentation depends on its position (a shuffling `DirectoryIterator`) can make what it
+   * yields depend only on (seed, epoch, step) and not on the process's history — which is what lets
+   * a run resumed by `BackupAndRestore` see exactly the batches of an uninterrupted run. Must be
+   * cheap when the source is already there. A source without it is used as it stands.
+   */
+  setEpoch?(epoch: number, stepsPerEpoch: number): void;
   /** True when the same position always yields the same pixels (no augmentation). Passed to a {@link PrefixEngine}. */
   deterministic?: boolean;
   /** A key identifying the preprocessing (for caching prefix features). Passed to a {@link PrefixEngine}. */
