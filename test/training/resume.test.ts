@@ -4,6 +4,7 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import sharp from 'sharp';
 import { BACKUP_FILE_NAME } from '../../src/training/callbacks/backup-and-restore';
 
 type Event = { event: string; epoch?: number; lr?: number; weights?: Record<string, number[]>; history?: Record<string, number[]>; epochs?: number[] };
@@ -11,9 +12,14 @@ type Event = { event: string; epoch?: number; lr?: number; weights?: Record<stri
 const worker = path.join(__dirname, 'fixtures', 'resume-worker.js');
 
 /** Runs the worker; with killOnWait, SIGKILLs it as soon as it reports it is inside the epoch. */
-function runWorker(backupDir: string, waitAtEpoch?: number): Promise<{ events: Event[]; signal: NodeJS.Signals | null; code: number | null; stderr: string }> {
+function runWorker(backupDir: string, waitAtEpoch?: number, dataDir?: string): Promise<{ events: Event[]; signal: NodeJS.Signals | null; code: number | null; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const env = { ...process.env, BACKUP_DIR: backupDir, ...(waitAtEpoch === undefined ? {} : { WAIT_AT_EPOCH: String(waitAtEpoch) }) };
+    const env = {
+      ...process.env,
+      BACKUP_DIR: backupDir,
+      ...(waitAtEpoch === undefined ? {} : { WAIT_AT_EPOCH: String(waitAtEpoch) }),
+      ...(dataDir === undefined ? {} : { DATA_DIR: dataDir }),
+    };
     const child = spawn(process.execPath, [worker], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     const events: Event[] = [];
     let buffer = '';
@@ -62,6 +68,45 @@ test('a fit killed mid-epoch resumes at the last finished epoch with the same we
     assert.deepEqual(a.history, b.history);
     assert.deepEqual(a.weights, b.weights);
     assert.deepEqual(b.history!.learning_rate, [0.01, 0.01, 0.005, 0.0025, 0.00125].map(Math.fround));
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+});
+
+/** Class folders red/green/blue of 8×8 PNGs whose brightest channel is the class, 5 per class. */
+async function makeColourImages(dir: string): Promise<void> {
+  let k = 0;
+  for (const [label, cls] of ['red', 'green', 'blue'].entries()) {
+    fs.mkdirSync(path.join(dir, cls), { recursive: true });
+    for (let i = 0; i < 5; i++) {
+      const px = Buffer.alloc(8 * 8 * 3);
+      for (let p = 0; p < 64; p++) for (let c = 0; c < 3; c++) px[p * 3 + c] = ((k++ * 37) % 150) + (c === label ? 100 : 0);
+      await sharp(px, { raw: { width: 8, height: 8, channels: 3 } }).png().toFile(path.join(dir, cls, `${i}.png`));
+    }
+  }
+}
+
+test('a fit on a shuffling, augmenting DirectoryIterator killed mid-epoch resumes with exactly the history and weights of an uninterrupted run', { timeout: 120_000 }, async () => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'resume-dir-'));
+  try {
+    const data = path.join(root, 'data');
+    await makeColourImages(data);
+    const backup = path.join(root, 'backup');
+    const killed = await runWorker(backup, 2, data);
+    assert.equal(killed.signal, 'SIGKILL', killed.stderr);
+    assert.deepEqual(killed.events.filter((e) => e.event === 'epochEnd').map((e) => e.epoch), [0, 1]);
+
+    const resumed = await runWorker(backup, undefined, data);
+    assert.equal(resumed.code, 0, resumed.stderr);
+    assert.equal(resumed.events.find((e) => e.event === 'epochBegin')!.epoch, 2, 'resumes at epoch 3 (index 2)');
+
+    const straight = await runWorker(path.join(root, 'other'), undefined, data);
+    assert.equal(straight.code, 0, straight.stderr);
+    const a = resumed.events.find((e) => e.event === 'done')!;
+    const b = straight.events.find((e) => e.event === 'done')!;
+    assert.deepEqual(a.epochs, [0, 1, 2, 3, 4]);
+    assert.deepEqual(a.history, b.history);
+    assert.deepEqual(a.weights, b.weights);
   } finally {
     fs.rmSync(root, { recursive: true, force: true });
   }
