@@ -13,4 +13,4 @@ export { fit, createOptimizer, type FitArgs, type OptimizerName } from './fit';
 export { evaluate, predictIterator, type EvaluateArgs, type PredictIteratorArgs, type PredictionResult } from './evaluate';
 export { confusionMatrix, classificationReport, worstPredictions, type ClassScores, type ClassificationReport, type WorstPrediction } from './report';
 export * from './callbacks';
-export { calibrateBatchNormalization, type CalibrateBatchNormalizationArgs, type CalibrateBatchNormalizationResult } from './calibrate-batch-norm';
+export { calibrateBatchNormalization, adaptRandomFeatures, type AdaptRandomFeaturesArgs, type CalibrateBatchNormalizationArgs, type CalibrateBatchNormalizationResult } from './calibrate-batch-norm';

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { calibrateBatchNormalization } from '../../src/training/calibrate-batch-norm';
+import { adaptRandomFeatures, calibrateBatchNormalization } from '../../src/training/calibrate-batch-norm';
 import type { Batch, BatchSource } from '../../src/training/types';
 import { batchNormalization } from '../../src/layers';
 import { createRandom } from '../../src/util/random';
@@ -188,7 +188,7 @@ test('leaves statistics and layers as they were when a batch fails, and rejects 
     assert.equal(Object.hasOwn(model.getLayer('bn2'), 'call'), false, 'call restored');
     assert.equal(tf.memory().numTensors, tensors);
     await assert.rejects(calibrateBatchNormalization(model, source, { batches: 0 }), { message: 'Expected positive integer for batches but received 0 of type number' });
-    await assert.rejects(calibrateBatchNormalization(model, source, { layers: 'some' as never }), { message: "Expected one of 'all', 'frozen' for layers but received 'some' of type string" });
+    await assert.rejects(calibrateBatchNormalization(model, source, { layers: 'some' as never }), { message: "Expected one of 'all', 'frozen', 'trainable' for layers but received 'some' of type string" });
     const frozenOnly = await calibrateBatchNormalization(model, new FixedSource([good]), { layers: 'frozen' });
     assert.deepEqual(frozenOnly, { layers: 1, batches: 1 });
     assert.deepEqual(weights(), snapshot, 'trainable bn2 untouched with layers: frozen');
@@ -220,6 +220,40 @@ test("mode 'rescale' sets a zero mean and one per-layer variance: the input's me
     assert.deepEqual(Array.from(movingMean.dataSync()), [0, 0, 0]);
     for (const v of movingVariance.dataSync()) assert.ok(Math.abs(v - expected) <= 1e-4 * Math.max(1, expected), `variance ${v} vs ${expected}`);
     await assert.rejects(() => calibrateBatchNormalization(model, images(), { mode: 'both' as never }), /Expected one of 'normalize', 'rescale' for mode but received 'both'/);
+  } finally {
+    tf.dispose(batches);
+    model.dispose();
+  }
+});
+
+test('adaptRandomFeatures rescales frozen BatchNormalization layers and normalises trainable ones to their inputs', async () => {
+  await tf.setBackend('cpu');
+  const model = convBnModel('ours'); // bn1 frozen, bn2 trainable
+  const batches = [randomImages(4, 6, 2, 21, 0.2), randomImages(4, 6, 2, 22, 0.4)];
+  async function* images(): AsyncIterable<tf.Tensor4D> {
+    for (const t of batches) yield t.clone();
+  }
+  try {
+    const before = tf.memory().numTensors;
+    const result = await adaptRandomFeatures(model, { [Symbol.asyncIterator]: () => images()[Symbol.asyncIterator]() }, { batches: 2 });
+    assert.deepEqual(result, { frozen: 1, trainable: 1, batches: 2 });
+    assert.equal(tf.memory().numTensors, before, 'no tensor leaked');
+    const [, , mean1, var1] = model.getLayer('bn1').getWeights();
+    assert.deepEqual(Array.from(mean1.dataSync()), [0, 0, 0], 'frozen layer: zero mean');
+    const v1 = Array.from(var1.dataSync());
+    assert.ok(v1.every((v) => v === v1[0]) && v1[0] > 0, 'frozen layer: one gain for all channels');
+    // bn2 (trainable) now holds the statistics of its input as the rescaled bn1 produces it.
+    const upToBn2Input = tf.model({ inputs: model.inputs, outputs: model.getLayer('c2').output as tf.SymbolicTensor });
+    const expected = tf.tidy(() => {
+      const all = tf.concat(batches.map((b) => upToBn2Input.predict(b) as tf.Tensor));
+      const { mean, variance } = tf.moments(all, [0, 1, 2]);
+      return [Array.from(mean.dataSync()), Array.from(variance.dataSync())];
+    });
+    const [, , mean2, var2] = model.getLayer('bn2').getWeights();
+    assertClose(mean2.dataSync(), expected[0], 1e-4, 'bn2 moving mean');
+    assertClose(var2.dataSync(), expected[1], 1e-4, 'bn2 moving variance');
+    assert.equal(model.getLayer('bn1').trainable, false);
+    assert.equal(model.getLayer('bn2').trainable, true);
   } finally {
     tf.dispose(batches);
     model.dispose();
