@@ -17,6 +17,7 @@ import * as tf from '@tensorflow/tfjs';
 import type * as Ort from 'onnxruntime-node';
 import { PrefixEngineStaleError } from './errors';
 import type { FeatureCache, CachedFeatures } from './feature-cache';
+import { OnnxWorkerSession, type OnnxRunOutput } from './onnx-worker-session';
 import { toOnnx } from './to-onnx';
 import type { PrefixEngine, PrefixEngineMeta } from '../training/types';
 import { checkInteger } from '../util/validate';
@@ -27,6 +28,12 @@ export interface OnnxPrefixEngineArgs {
   threads?: number;
   /** Per-image cache of prefix outputs for deterministic batches, or false. Default false (none). */
   cache?: FeatureCache | false;
+  /**
+   * Runs the session in a worker thread, so the main thread keeps decoding images and running the
+   * TF.js tail while ONNX Runtime computes (onnxruntime-node's `run` blocks the thread it runs on).
+   * Falls back to the main thread when the worker cannot start. Default true.
+   */
+  worker?: boolean;
 }
 
 /** Counters of an {@link OnnxPrefixEngine}. */
@@ -73,7 +80,9 @@ export class OnnxPrefixEngine implements PrefixEngine {
   readonly threads: number;
   /** The cache, or undefined. */
   readonly cache: FeatureCache | undefined;
-  private session!: Ort.InferenceSession;
+  private session: Ort.InferenceSession | undefined;
+  private remote: OnnxWorkerSession | undefined;
+  private readonly useWorker: boolean;
   private outputOrder: string[] = [];
   private storage: object[] = [];
   private trainable: boolean[] = [];
@@ -85,6 +94,12 @@ export class OnnxPrefixEngine implements PrefixEngine {
   constructor(readonly prefix: tf.LayersModel, args: OnnxPrefixEngineArgs = {}) {
     this.threads = checkInteger('threads', args.threads ?? os.availableParallelism(), 1, 1024);
     this.cache = args.cache === false ? undefined : args.cache;
+    this.useWorker = args.worker ?? true;
+  }
+
+  /** Whether ONNX Runtime runs in a worker thread (false: on the calling thread). */
+  get inWorker(): boolean {
+    return this.remote !== undefined;
   }
 
   /** A hash of the converted prefix (architecture and weights); part of every cache key. */
@@ -97,35 +112,61 @@ export class OnnxPrefixEngine implements PrefixEngine {
     return { ...this.counters };
   }
 
-  /** Converts the prefix and (re)creates the session. */
+  /** Converts the prefix and (re)creates the session (in the worker thread when there is one). */
   async build(): Promise<void> {
-    const ort = loadOnnxRuntime();
     const bytes = toOnnx(this.prefix);
-    const session = await ort.InferenceSession.create(bytes, {
+    const fingerprint = createHash('sha256').update(bytes).digest('hex').slice(0, 32);
+    const options: Ort.InferenceSession.SessionOptions = {
       intraOpNumThreads: this.threads,
       interOpNumThreads: 1,
       executionMode: 'sequential',
       graphOptimizationLevel: 'all',
-    });
+    };
+    let names: { inputNames: readonly string[]; outputNames: readonly string[] } | undefined;
+    let session: Ort.InferenceSession | undefined;
+    let remote = this.remote?.alive === true ? this.remote : undefined;
+    if (remote === undefined && this.useWorker) remote = OnnxWorkerSession.start();
+    if (remote !== undefined) {
+      try {
+        names = await remote.load(bytes.slice(), options);
+      } catch {
+        // Fall back to this thread: a worker that cannot load onnxruntime-node is not worth
+        // keeping, and a model ONNX Runtime rejects fails the same way here, with its own message.
+        if (remote !== this.remote) remote.terminate();
+        remote = undefined;
+      }
+    }
+    if (remote === undefined) {
+      session = await loadOnnxRuntime().InferenceSession.create(bytes, options);
+      names = session;
+    }
+    const { outputNames } = names as { outputNames: readonly string[] };
+    const release = (): void => {
+      if (session) void session.release();
+      else if (remote !== this.remote) remote?.terminate();
+    };
     const order = this.prefix.outputLayers.map((layer) => {
       const expected = `${layer.name}:out`;
-      const name = session.outputNames.find((n) => n === expected);
+      const name = outputNames.find((n) => n === expected);
       if (name === undefined) {
-        void session.release();
-        throw new Error(`Internal error: the ONNX model has no output '${expected}' for prefix output layer '${layer.name}' (outputs: ${session.outputNames.join(', ')}).`);
+        release();
+        throw new Error(`Internal error: the ONNX model has no output '${expected}' for prefix output layer '${layer.name}' (outputs: ${outputNames.join(', ')}).`);
       }
       return name;
     });
     if (new Set(order).size !== order.length) {
-      void session.release();
+      release();
       throw new Error(`Internal error: prefix outputs map to repeated ONNX outputs (${order.join(', ')}).`);
     }
-    const old = this.session as Ort.InferenceSession | undefined;
+    const old = this.session;
+    const oldRemote = this.remote;
     this.session = session;
+    this.remote = remote;
     this.outputOrder = order;
     this.storage = storageOf(this.prefix);
     this.trainable = this.prefix.layers.map((l) => l.trainable);
-    this.fingerprintValue = createHash('sha256').update(bytes).digest('hex').slice(0, 32);
+    this.fingerprintValue = fingerprint;
+    if (oldRemote !== undefined && oldRemote !== remote) oldRemote.terminate();
     if (old) await old.release();
   }
 
@@ -145,20 +186,32 @@ export class OnnxPrefixEngine implements PrefixEngine {
     if (now.length !== this.storage.length || now.some((id, i) => id !== this.storage[i])) {
       this.counters.rebuilds++;
       await this.build();
+    } else if (this.remote !== undefined && !this.remote.alive) {
+      await this.build(); // the worker died: a new one (or this thread)
     }
   }
 
-  /** Runs ONNX Runtime on `n` NHWC images; returns one flat array per cut tensor with its dims. */
-  private async run(pixels: Float32Array, shape: number[]): Promise<Array<{ data: Float32Array; dims: number[] }>> {
-    const ort = loadOnnxRuntime();
-    const input = new ort.Tensor('float32', pixels, shape);
-    const result = await this.session.run({ [this.session.inputNames[0] as string]: input });
+  /**
+   * Runs ONNX Runtime on `n` NHWC images; returns one flat array per cut tensor with its dims.
+   * `pixels` may be detached (transferred to the worker thread): callers pass arrays they own.
+   */
+  private async run(pixels: Float32Array, shape: number[]): Promise<OnnxRunOutput[]> {
+    let outs: OnnxRunOutput[];
+    if (this.remote !== undefined) {
+      outs = await this.remote.run(pixels, shape, this.outputOrder);
+    } else {
+      const ort = loadOnnxRuntime();
+      const session = this.session as Ort.InferenceSession;
+      const input = new ort.Tensor('float32', pixels, shape);
+      const result = await session.run({ [session.inputNames[0] as string]: input });
+      outs = this.outputOrder.map((name) => {
+        const t = result[name] as Ort.Tensor;
+        return { data: t.data as Float32Array, dims: t.dims.map(Number) };
+      });
+    }
     this.counters.runs++;
     this.counters.samples += shape[0] as number;
-    return this.outputOrder.map((name) => {
-      const t = result[name] as Ort.Tensor;
-      return { data: t.data as Float32Array, dims: t.dims.map(Number) };
-    });
+    return outs;
   }
 
   /**
@@ -179,12 +232,12 @@ export class OnnxPrefixEngine implements PrefixEngine {
     if (!this.cache || meta?.deterministic !== true || key === undefined || filepaths === undefined || filepaths.length !== n) {
       await this.ensureFresh();
       this.counters.batches++;
-      const outs = await this.run(pixels, x.shape);
+      const outs = await this.run(this.remote ? pixels.slice() : pixels, x.shape);
       return outs.map((o) => tf.tensor(o.data, o.dims));
     }
     const size = product(sampleShape);
     return this.predictFiles(filepaths, key, sampleShape, async (positions) => {
-      if (positions.length === n) return pixels;
+      if (positions.length === n) return this.remote ? pixels.slice() : pixels;
       const gathered = new Float32Array(positions.length * size);
       positions.forEach((i, j) => gathered.set(pixels.subarray(i * size, (i + 1) * size), j * size));
       return gathered;
@@ -210,7 +263,8 @@ export class OnnxPrefixEngine implements PrefixEngine {
    * @param filepaths - the file of each sample, in batch order
    * @param preprocessingKey - see `DirectoryIterator.preprocessingKey`
    * @param sampleShape - `[height, width, channels]` of one image
-   * @param load - resolves to the NHWC float32 pixels of the batch positions asked for, in that order
+   * @param load - resolves to the NHWC float32 pixels of the batch positions asked for, in that
+   *   order, in an array the engine may take over (it is transferred to the worker thread)
    * @returns one tensor per cut tensor, `[filepaths.length, ...]`; the caller disposes them
    * @throws PrefixEngineStaleError when a prefix layer was unfrozen; whatever `load` throws
    * @example
@@ -222,11 +276,15 @@ export class OnnxPrefixEngine implements PrefixEngine {
     const n = filepaths.length;
     const cache = this.cache;
     const fingerprint = this.fingerprintValue;
-    const keys = cache ? await Promise.all(filepaths.map((f) => cache.keyOf(f, preprocessingKey, fingerprint))) : filepaths.map(() => undefined);
+    // Synchronous stats (≈ 10 µs each): the run below is then posted without waiting on the libuv
+    // pool (busy with image decoding), so a batch started ahead reaches ONNX Runtime at once.
+    const keys = filepaths.map((f) => cache?.keyOfSync(f, preprocessingKey, fingerprint));
     const found: Array<CachedFeatures | undefined> = cache ? await Promise.all(keys.map((k) => (k === undefined ? undefined : cache.get(k)))) : keys.map(() => undefined);
     const misses = found.flatMap((f, i) => (f === undefined ? [i] : []));
+    let fresh: OnnxRunOutput[] | undefined;
     if (misses.length > 0) {
       const outs = await this.run(await load(misses), [misses.length, ...sampleShape]);
+      if (misses.length === n) fresh = outs; // the batch in order: no reassembly
       const shapes = outs.map((o) => o.dims.slice(1));
       const sizes = shapes.map(product);
       await Promise.all(misses.map(async (i, j) => {
@@ -236,6 +294,7 @@ export class OnnxPrefixEngine implements PrefixEngine {
         if (cache && k !== undefined) await cache.set(k, features);
       }));
     }
+    if (fresh !== undefined) return fresh.map((o) => tf.tensor(o.data, o.dims));
     const first = found[0] as CachedFeatures;
     return first.shapes.map((shape, k) => {
       const size = product(shape);
@@ -250,11 +309,12 @@ export class OnnxPrefixEngine implements PrefixEngine {
     return `ONNX Runtime CPU (${this.threads} thread${this.threads === 1 ? '' : 's'}${this.cache ? ', feature cache' : ''})`;
   }
 
-  /** Releases the ONNX Runtime session; later `predict` calls throw. */
+  /** Releases the ONNX Runtime session and ends its worker thread; later `predict` calls throw. */
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    void this.session.release().catch(() => undefined);
+    this.remote?.terminate();
+    void this.session?.release().catch(() => undefined);
   }
 }
 
