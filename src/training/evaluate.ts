@@ -9,7 +9,7 @@ import { resolveCompileArgs, runEvaluation, type FitArgs } from './fit';
 import { createPipeline } from './pipeline';
 import { splitFrozenPrefix } from './prefix';
 import { autoPrefixEngine } from '../acceleration/auto-engine';
-import { nextPrefixBatch } from '../acceleration/prefix-batch';
+import { nextPrefixBatch, type PrefixBatch } from '../acceleration/prefix-batch';
 import type { BatchSource, Logs, PrefixEngine } from './types';
 import { checkInteger } from '../util/validate';
 
@@ -96,30 +96,41 @@ export async function predictIterator(model: tf.LayersModel, source: BatchSource
   const filepaths: string[] = [];
   let labels: number[] | undefined;
   source.reset?.();
-  for (let step = 0; step < steps; step++) {
-    const batch = await nextPrefixBatch(pipeline, source);
-    const feats = batch.features;
-    try {
-      const probs = tf.tidy(() => pipeline.tail(feats, false));
-      const rows = (await probs.array()) as number[][] | number[];
-      probs.dispose();
-      for (const row of rows) probabilities.push(Array.isArray(row) ? row : [row]);
-      const n = batch.size;
-      for (let i = 0; i < n; i++) filepaths.push(batch.filepaths?.[i] ?? '');
-      if (batch.ys) {
-        let l = labelsOf(batch.ys);
-        if (args.labelMap) {
-          const map = args.labelMap;
-          l = l.map((v) => {
-            if (!(v in map)) throw new TrainingError(`Label ${v} has no entry in labelMap (length ${map.length}); give one training index per source class.`);
-            return map[v];
-          });
+  // One batch ahead: the next batch's decoding and frozen prefix (ONNX Runtime runs in a worker
+  // thread) proceed while this one's tail runs and its probabilities are read back.
+  let ahead: Promise<PrefixBatch> | undefined = nextPrefixBatch(pipeline, source);
+  try {
+    for (let step = 0; step < steps; step++) {
+      const batch = await (ahead as Promise<PrefixBatch>);
+      ahead = step + 1 < steps ? nextPrefixBatch(pipeline, source) : undefined;
+      ahead?.catch(() => undefined); // surfaces when awaited; must not be an unhandled rejection meanwhile
+      await new Promise((resolve) => setImmediate(resolve)); // let it reach the prefix engine before the tail takes this thread
+      const feats = batch.features;
+      try {
+        const probs = tf.tidy(() => pipeline.tail(feats, false));
+        const rows = (await probs.array()) as number[][] | number[];
+        probs.dispose();
+        for (const row of rows) probabilities.push(Array.isArray(row) ? row : [row]);
+        const n = batch.size;
+        for (let i = 0; i < n; i++) filepaths.push(batch.filepaths?.[i] ?? '');
+        if (batch.ys) {
+          let l = labelsOf(batch.ys);
+          if (args.labelMap) {
+            const map = args.labelMap;
+            l = l.map((v) => {
+              if (!(v in map)) throw new TrainingError(`Label ${v} has no entry in labelMap (length ${map.length}); give one training index per source class.`);
+              return map[v];
+            });
+          }
+          labels = (labels ?? []).concat(l);
         }
-        labels = (labels ?? []).concat(l);
+      } finally {
+        tf.dispose([...(batch.ys ? [batch.ys] : []), ...feats]);
       }
-    } finally {
-      tf.dispose([...(batch.ys ? [batch.ys] : []), ...feats]);
     }
+  } finally {
+    // A batch started ahead and not consumed (an error stopped the loop): free its tensors.
+    void ahead?.then((b) => tf.dispose([...(b.ys ? [b.ys] : []), ...b.features]), () => undefined);
   }
   const predictions = probabilities.map((row) => (row.length === 1 ? (row[0] > 0.5 ? 1 : 0) : row.indexOf(Math.max(...row))));
   return { probabilities, predictions, labels, filepaths };
