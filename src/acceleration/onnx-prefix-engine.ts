@@ -31,7 +31,8 @@ export interface OnnxPrefixEngineArgs {
   /**
    * Runs the session in a worker thread, so the main thread keeps decoding images and running the
    * TF.js tail while ONNX Runtime computes (onnxruntime-node's `run` blocks the thread it runs on).
-   * Falls back to the main thread when the worker cannot start. Default true.
+   * Falls back to the main thread when the worker cannot start. Default true, unless the
+   * environment variable `TRANSFERLAB_ORT_WORKER` is `0`.
    */
   worker?: boolean;
 }
@@ -94,7 +95,7 @@ export class OnnxPrefixEngine implements PrefixEngine {
   constructor(readonly prefix: tf.LayersModel, args: OnnxPrefixEngineArgs = {}) {
     this.threads = checkInteger('threads', args.threads ?? os.availableParallelism(), 1, 1024);
     this.cache = args.cache === false ? undefined : args.cache;
-    this.useWorker = args.worker ?? true;
+    this.useWorker = args.worker ?? process.env.TRANSFERLAB_ORT_WORKER !== '0';
   }
 
   /** Whether ONNX Runtime runs in a worker thread (false: on the calling thread). */
