@@ -90,6 +90,10 @@ function packageFiles(): { dir: string; mainJs: string; wasmFile: string; worker
  * the process from an event listener) so that errors go to `fail` instead.
  */
 function guardWorkerErrors(worker: EmscriptenWorker, fail: (error: unknown) => void): void {
+  // Emscripten attaches its own 'error' listener only once the wasm module is compiled; a worker
+  // script that fails before that would emit 'error' with no listener, which crashes Node. Listen
+  // from the start.
+  (worker as unknown as { on?: (event: 'error', fn: (error: unknown) => void) => void }).on?.('error', fail);
   let handler: ((event: unknown) => void) | undefined;
   Object.defineProperty(worker, 'onerror', {
     configurable: true,
