@@ -27,6 +27,30 @@ from collections import deque
 from queue import Empty
 
 UNHANDLED_RE = re.compile(r'(?:^|\n)((?:UnhandledPromiseRejection|UncaughtException):[\s\S]*)')
+# tslab's own ZeroMQ parser rejecting a stray message (for instance a heartbeat ping from another
+# run's client whose kernel died and whose port this kernel now uses): not an error of the cell.
+STRAY_PROTOCOL_RE = re.compile(r'(?:UnhandledPromiseRejection|UncaughtException): Error: message missing delimiter')
+
+
+REPORT_START_RE = re.compile(r'(?:^|\n)(?=(?:UnhandledPromiseRejection|UncaughtException):)')
+
+
+class _Report:
+    def __init__(self, text):
+        self.text = text
+
+    def group(self, _index):
+        return self.text
+
+
+def unhandled_in(text):
+    """The first unhandled rejection/exception report in `text` (from its first line to the end),
+    ignoring tslab's stray-message ones; None when there is none."""
+    for start in REPORT_START_RE.finditer(text):
+        rest = text[start.end():]
+        if not STRAY_PROTOCOL_RE.match(rest):
+            return _Report(rest)
+    return None
 ANSI_RE = re.compile(r'\x1b\[[0-9;]*[A-Za-z]')
 HEARTBEAT_SECONDS = 30.0
 
@@ -132,7 +156,7 @@ class Run:
             line = raw.decode('utf-8', 'replace')
             with self.lock:
                 self.kernel_stderr.append(line)
-                if self.unhandled is None and UNHANDLED_RE.search(line):
+                if self.unhandled is None and unhandled_in(line):
                     buf = line
                     self.unhandled = [self.current if self.current is not None else self.last, buf, time.monotonic()]
                 elif self.unhandled is not None and buf and len(buf) < 4000:
@@ -195,7 +219,7 @@ class Run:
         if mtype == 'stream':
             if out.name == 'stderr':
                 self.stderr_text[index] = self.stderr_text.get(index, '') + out.text
-                found = UNHANDLED_RE.search(self.stderr_text[index])
+                found = unhandled_in(self.stderr_text[index])
                 if found and self.unhandled is None:
                     with self.lock:
                         self.unhandled = [index, found.group(1), time.monotonic()]
