@@ -13,13 +13,13 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import sharp from 'sharp';
 import { createFeatureCache, createOnnxPrefixEngine, FeatureCache } from '../src/acceleration';
 import { ImageDataGenerator } from '../src/preprocessing';
 import { DirectoryIterator } from '../src/preprocessing/directory-iterator';
 import { initBackend } from '../src/runtime/backend';
 import { predictIterator, splitFrozenPrefix } from '../src/training';
 import { walkthroughModel } from '../test/training/walkthrough-model';
+import { makeNoiseImageFolder } from './noise-folder';
 
 const env = (name: string, fallback: number): number => {
   const v = Number(process.env[name]);
@@ -61,27 +61,13 @@ function instrument(model: tf.LayersModel): void {
   void model;
 }
 
-async function makeFolder(dir: string): Promise<void> {
-  let s = 7;
-  for (let i = 0; i < IMAGES; i++) {
-    const cls = path.join(dir, `class_${i % 4}`);
-    await fs.promises.mkdir(cls, { recursive: true });
-    const raw = Buffer.alloc(256 * 256 * 3);
-    for (let j = 0; j < raw.length; j++) {
-      s = (s * 1103515245 + 12345) % 2147483648;
-      raw[j] = (s >> 16) & 255;
-    }
-    await sharp(raw, { raw: { width: 256, height: 256, channels: 3 } }).png().toFile(path.join(cls, `img_${String(i).padStart(4, '0')}.png`));
-  }
-}
-
 async function main(): Promise<void> {
   await initBackend({ quiet: true });
   const model = await walkthroughModel(SIZE);
   model.layers.slice(0, model.layers.length - 7 - 15).forEach((l) => (l.trainable = false));
   const dir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'transferlab-stages-'));
   try {
-    await makeFolder(dir);
+    await makeNoiseImageFolder(dir, IMAGES);
     const gen = new ImageDataGenerator({ rescale: 1 / 255 });
     const flow = () => gen.flowFromDirectory(dir, { targetSize: [SIZE, SIZE], batchSize: BATCH, shuffle: false });
     const prefix = splitFrozenPrefix(model).prefix as tf.LayersModel;
