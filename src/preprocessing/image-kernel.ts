@@ -83,24 +83,20 @@ export function renderDecoded(raw: RawImage<Uint8Array> | RawImage<Float32Array>
   const dst = out ?? new Float32Array(size);
   if (dst.length < offset + size) throw new RangeError(`Output buffer of ${dst.length} values cannot hold an image of ${size} at ${offset}.`);
   const ch = img.channels;
-  if (job.channelShiftIntensity === null && job.brightness === null) {
-    resampleInto(img.data, th, tw, ch, job.matrix, job.fillMode, job.cval, {
-      out: dst,
-      offset,
-      outChannels: outCh,
-      flipHorizontal: job.flipHorizontal,
-      flipVertical: job.flipVertical,
-      scale: job.rescale,
-    });
-    return dst;
+  // Fast path: affine, flips and rescale in one pass. Otherwise step by step (Keras order: affine,
+  // channel shift, flips, brightness); the flips are permutations and the shifts are element-wise
+  // with global min/max, so folding the flips into the last copy is exact.
+  let data = img.data;
+  let matrix = job.matrix;
+  if (job.channelShiftIntensity !== null || job.brightness !== null) {
+    let x: ImageArray = { data: isFloat ? (img.data as Float32Array) : new Float32Array(img.data), height: th, width: tw, channels: ch };
+    if (matrix !== null) x = resampleAffine(x, matrix, job.fillMode, job.cval);
+    if (job.channelShiftIntensity !== null) x = applyChannelShift(x, job.channelShiftIntensity);
+    if (job.brightness !== null) x = applyBrightnessShift(x, job.brightness);
+    data = x.data;
+    matrix = null;
   }
-  // Step by step (Keras order: affine, channel shift, flips, brightness); the flips are permutations
-  // and the shifts are element-wise with global min/max, so folding the flips into the last copy is exact.
-  let x: ImageArray = { data: isFloat ? (img.data as Float32Array) : new Float32Array(img.data), height: th, width: tw, channels: ch };
-  if (job.matrix !== null) x = resampleAffine(x, job.matrix, job.fillMode, job.cval);
-  if (job.channelShiftIntensity !== null) x = applyChannelShift(x, job.channelShiftIntensity);
-  if (job.brightness !== null) x = applyBrightnessShift(x, job.brightness);
-  resampleInto(x.data, th, tw, ch, null, job.fillMode, job.cval, {
+  resampleInto(data, th, tw, ch, matrix, job.fillMode, job.cval, {
     out: dst,
     offset,
     outChannels: outCh,
