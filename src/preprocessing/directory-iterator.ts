@@ -141,6 +141,8 @@ interface Planned {
   started: number[];
   /** Pixels of `started`, or null when nothing was started. */
   result: Promise<Float32Array> | null;
+  /** How to start decoding once the batch before it has started (its images go to the workers first); absent when started or not to be started. */
+  deferred?: StartPolicy;
 }
 
 /** Which positions of a planned batch to decode ahead: all, none, or those not skipped. */
@@ -306,6 +308,8 @@ export class DirectoryIterator {
     this.samples = filenames.length;
     this.filepaths = filenames.map((f) => path.join(directory, f));
     if (args.verbose ?? true) console.log(`Found ${this.samples} images belonging to ${this.numClasses} classes.`);
+    // Start the decoding threads now, so that their start-up (~0.2 s) is over by the first batch.
+    if (this.samples > 0) this.getPool()?.start();
   }
 
   /** Class names in label order. */
@@ -386,6 +390,16 @@ export class DirectoryIterator {
     const indices = Array.from((this.state.indexArray as Int32Array).subarray(current, current + this.batchSize));
     const params = this.drawParams(indices.length, rng);
     return this.start(indices, params, before, policy);
+  }
+
+  /** Starts the queued batches that wait for the batch before them (see `Planned.deferred`). */
+  private startDeferred(): void {
+    for (const item of this.queue) {
+      const policy = item.deferred;
+      if (policy === undefined) continue;
+      const { started, result } = this.start(item.indices, item.params, item.before, policy);
+      Object.assign(item, { started, result, deferred: undefined });
+    }
   }
 
   private start(indices: number[], params: TransformParams[] | null, before: State, policy: StartPolicy): Planned {
@@ -515,17 +529,20 @@ export class DirectoryIterator {
    */
   async next(): Promise<ImageBatch> {
     if (this.samples === 0) throw new DirectoryScanError(this.directory, 'no images were found, so there is nothing to iterate over.');
-    const item = this.queue.length > 0 ? (this.queue.shift() as Planned) : this.planNext();
+    const item = this.queue.length > 0 ? (this.queue.shift() as Planned) : this.planNext('none');
+    // This batch's images go to the workers first, then the batches decoded ahead.
+    const data = this.pixelsOf(item, item.indices.map((_, i) => i));
+    this.startDeferred();
     while (this.queue.length < this.prefetch) this.queue.push(this.planNext());
-    const data = await this.pixelsOf(item, item.indices.map((_, i) => i));
-    return this.toBatch(item.indices, data);
+    return this.toBatch(item.indices, await data);
   }
 
   /**
    * The next batch of the stream, like `next()` (same order, epoch boundaries, shuffling,
    * augmentation and `totalBatchesSeen`), but planned rather than decoded: its images are decoded
    * only when `load` asks for them. Batches prefetched meanwhile decode every image except those
-   * `skip` names. `next()` and `nextPlan()` may be mixed freely.
+   * `skip` names, starting once this batch's `load` has been called (its images are decoded first).
+   * `next()` and `nextPlan()` may be mixed freely.
    *
    * @param args - see {@link NextPlanArgs}
    * @returns an {@link ImageBatchPlan}; the caller disposes its `ys`
@@ -541,9 +558,18 @@ export class DirectoryIterator {
     if (this.samples === 0) throw new DirectoryScanError(this.directory, 'no images were found, so there is nothing to iterate over.');
     const skip = args.skip;
     const item = this.queue.length > 0 ? (this.queue.shift() as Planned) : this.planNext('none');
-    while (this.queue.length < this.prefetch) this.queue.push(this.planNext(skip ?? 'all'));
+    // Batches after this one are planned now and decoded once this one's images are on their way
+    // (when `load` is first called, or at once when this one is decoding already), so that they
+    // never hold up the batch the caller waits for.
+    while (this.queue.length < this.prefetch) this.queue.push({ ...this.planNext('none'), deferred: skip ?? 'all' });
+    if (item.result !== null) this.startDeferred();
     const indices = item.indices;
-    return { indices, filepaths: indices.map((j) => this.filepaths[j]), ys: this.labelsOf(indices), load: (positions) => this.pixelsOf(item, positions) };
+    const load = (positions: number[]): Promise<Float32Array> => {
+      const pixels = this.pixelsOf(item, positions);
+      this.startDeferred();
+      return pixels;
+    };
+    return { indices, filepaths: indices.map((j) => this.filepaths[j]), ys: this.labelsOf(indices), load };
   }
 
   /**

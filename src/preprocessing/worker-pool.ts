@@ -4,11 +4,16 @@
  * (Keras uses `workers=`/`use_multiprocessing=` with an `OrderedEnqueuer`).
  *
  * - One pool per size per process, shared by every iterator that uses it (reference-counted: the last
- *   `release` terminates the threads). Workers start lazily on the first job.
+ *   `release` terminates the threads after {@link POOL_LINGER_MS} unless the pool is acquired again
+ *   meanwhile, so iterators made one after another — a test set after a validation set — find
+ *   the threads ready). Workers start on `start()` (iterators call it when they are created) or on
+ *   the first job; starting one costs ~0.2 s (loading sharp), paid while the caller does other work.
  * - An idle worker is `unref()`ed: a pool never keeps the process alive; a busy one is `ref()`ed, so a
  *   pending batch is not cut short by the process exiting.
- * - Jobs go to the worker with the fewest in flight; each worker keeps several in flight, so its
- *   sharp decodes overlap its own JavaScript. Results do not depend on which worker ran a job.
+ * - Jobs go to the worker with the fewest in flight, at most {@link JOBS_PER_WORKER} each (enough
+ *   for a worker's sharp decodes to overlap its own JavaScript); the rest wait here in arrival
+ *   order, so images asked for first are ready first (a batch someone waits for is not held up by
+ *   one decoded ahead). Results do not depend on which worker ran a job.
  * - A failure in a worker rejects that job with an {@link ImageDecodeError} naming the file; a worker
  *   that dies rejects all its jobs the same way and is replaced on the next job.
  */
@@ -29,6 +34,9 @@ interface Slot {
   worker: Worker;
   pending: Map<number, Pending>;
 }
+
+/** Jobs a worker holds at once; more wait in the pool's queue. */
+export const JOBS_PER_WORKER = 8;
 
 /** The compiled worker script beside this module (`dist/` or `.build/`), or null when absent (e.g. run from .ts sources). */
 export function imageWorkerScript(): string | null {
@@ -53,6 +61,8 @@ export class ImageWorkerPool {
   private slots: Array<Slot | null>;
   private nextId = 0;
   private terminated = false;
+  /** Jobs waiting for a worker, in arrival order. */
+  private waiting: Pending[] = [];
   private readonly origin = new WeakMap<ArrayBuffer, Slot>();
 
   /**
@@ -65,9 +75,15 @@ export class ImageWorkerPool {
     this.slots = new Array(size).fill(null);
   }
 
-  /** Jobs sent and not yet answered. */
+  /** Starts every worker that is not running yet (idle workers never keep the process alive). */
+  start(): void {
+    if (this.terminated) return;
+    for (let i = 0; i < this.size; i++) if (this.slots[i] === null) this.spawn(i);
+  }
+
+  /** Jobs asked for and not yet answered (sent to a worker or waiting for one). */
   get inFlight(): number {
-    return this.slots.reduce((n, s) => n + (s === null ? 0 : s.pending.size), 0);
+    return this.waiting.length + this.slots.reduce((n, s) => n + (s === null ? 0 : s.pending.size), 0);
   }
 
   private spawn(i: number): Slot {
@@ -78,6 +94,7 @@ export class ImageWorkerPool {
       const p = slot.pending.get(msg.id);
       if (p === undefined) return;
       slot.pending.delete(msg.id);
+      this.dispatch();
       if (slot.pending.size === 0) worker.unref();
       if (msg.error !== undefined) p.reject(toDecodeError(p.job, msg.error));
       else {
@@ -90,6 +107,7 @@ export class ImageWorkerPool {
       const pending = [...slot.pending.values()];
       slot.pending.clear();
       for (const p of pending) p.reject(new ImageDecodeError(p.job.path, 'corrupt', `the worker thread decoding it stopped (${why}). Try again, or pass workers: 0.`));
+      if (!this.terminated) this.dispatch(); // the waiting jobs go to the other workers or a new one
     };
     worker.on('error', (err) => fail(`${err.name}: ${err.message}`));
     worker.on('exit', (code) => fail(`exit code ${code}`));
@@ -106,23 +124,33 @@ export class ImageWorkerPool {
    */
   run(job: ImageJob): Promise<Float32Array> {
     if (this.terminated) return Promise.reject(new Error('The image worker pool was terminated.'));
-    let best = -1;
-    let bestLoad = Infinity;
-    for (let i = 0; i < this.size; i++) {
-      const s = this.slots[i];
-      const load = s === null ? 0 : s.pending.size;
-      if (load < bestLoad) {
-        best = i;
-        bestLoad = load;
-      }
-    }
-    const slot = this.slots[best] ?? this.spawn(best);
-    const id = this.nextId++;
     return new Promise<Float32Array>((resolve, reject) => {
-      slot.pending.set(id, { job, resolve, reject });
-      if (slot.pending.size === 1) slot.worker.ref();
-      slot.worker.postMessage({ id, job });
+      this.waiting.push({ job, resolve, reject });
+      this.dispatch();
     });
+  }
+
+  /** Sends waiting jobs, oldest first, to the least busy workers with room (starting workers as needed). */
+  private dispatch(): void {
+    while (this.waiting.length > 0) {
+      let best = -1;
+      let bestLoad = JOBS_PER_WORKER;
+      for (let i = 0; i < this.size; i++) {
+        const s = this.slots[i];
+        const load = s === null ? 0 : s.pending.size;
+        if (load < bestLoad) {
+          best = i;
+          bestLoad = load;
+        }
+      }
+      if (best < 0) return;
+      const slot = this.slots[best] ?? this.spawn(best);
+      const p = this.waiting.shift() as Pending;
+      const id = this.nextId++;
+      slot.pending.set(id, p);
+      if (slot.pending.size === 1) slot.worker.ref();
+      slot.worker.postMessage({ id, job: p.job });
+    }
   }
 
   /**
@@ -142,13 +170,17 @@ export class ImageWorkerPool {
   /** Stops every worker; jobs in flight reject. */
   async terminate(): Promise<void> {
     this.terminated = true;
+    for (const p of this.waiting.splice(0)) p.reject(new Error('The image worker pool was terminated.'));
     const slots = this.slots.filter((s): s is Slot => s !== null);
     this.slots = new Array(this.size).fill(null);
     await Promise.all(slots.map((s) => s.worker.terminate()));
   }
 }
 
-const pools = new Map<number, { pool: ImageWorkerPool; users: number }>();
+/** How long a pool nobody uses keeps its threads before they end (ms). */
+export const POOL_LINGER_MS = 30_000;
+
+const pools = new Map<number, { pool: ImageWorkerPool; users: number; linger?: NodeJS.Timeout }>();
 
 /**
  * The process-wide pool of `size` workers, created on first use; pair with {@link releaseImagePool}.
@@ -165,16 +197,28 @@ export function acquireImagePool(size: number): ImageWorkerPool | null {
     pools.set(size, entry);
   }
   entry.users += 1;
+  if (entry.linger !== undefined) {
+    clearTimeout(entry.linger);
+    entry.linger = undefined;
+  }
   return entry.pool;
 }
 
-/** Gives back a pool from {@link acquireImagePool}; the last user's release terminates its workers. */
+/**
+ * Gives back a pool from {@link acquireImagePool}. After the last user's release the workers end
+ * once {@link POOL_LINGER_MS} passes without a new `acquireImagePool` (the timer never keeps the
+ * process alive).
+ */
 export function releaseImagePool(pool: ImageWorkerPool): void {
   const entry = pools.get(pool.size);
-  if (entry === undefined || entry.pool !== pool) return;
+  if (entry === undefined || entry.pool !== pool || entry.users <= 0) return;
   entry.users -= 1;
-  if (entry.users <= 0) {
-    pools.delete(pool.size);
-    void pool.terminate();
+  if (entry.users === 0) {
+    entry.linger = setTimeout(() => {
+      if (pools.get(pool.size) !== entry || entry.users > 0) return;
+      pools.delete(pool.size);
+      void pool.terminate();
+    }, POOL_LINGER_MS);
+    entry.linger.unref();
   }
 }
