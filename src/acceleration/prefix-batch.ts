@@ -38,7 +38,7 @@ export interface FilePrefixEngine extends PrefixEngine {
   readonly cache?: unknown;
   /** Quick guess whether the outputs of `filepath` are cached. */
   hasCached(filepath: string, preprocessingKey: string): boolean;
-  /** Prefix outputs of the files; `load` is called (at most once) for the positions not cached. */
+  /** Prefix outputs of the files; `load` is called for the positions not cached (possibly in several disjoint calls). */
   predictFiles(filepaths: string[], preprocessingKey: string, sampleShape: number[], load: (positions: number[]) => Promise<Float32Array>): Promise<tf.Tensor[]>;
 }
 
@@ -105,5 +105,72 @@ export async function nextPrefixBatch(pipeline: Pipeline, source: BatchSource): 
     throw error;
   } finally {
     batch.xs.dispose();
+  }
+}
+
+/**
+ * Batches of a source as tail inputs, started ahead: up to `depth` calls of {@link nextPrefixBatch}
+ * are in flight at once (never more than `total` in all), so the next batches' decoding and frozen
+ * prefix (ONNX Runtime in its worker thread) proceed while the caller runs the tail of the current
+ * one, and ONNX Runtime finds the next batch queued the moment it finishes one.
+ *
+ * Batches are handed out in stream order. Those started and never taken (the caller stopped early
+ * or failed) are freed by `dispose()`.
+ *
+ * No Keras original (Keras overlaps input with its `OrderedEnqueuer` / `tf.data` prefetch, not the
+ * frozen base).
+ */
+export class PrefixBatchQueue {
+  private readonly pending: Array<Promise<PrefixBatch>> = [];
+  private issued = 0;
+
+  /**
+   * Starts the first batches at once.
+   *
+   * @param pipeline - from `createPipeline`
+   * @param source - the batches, drawn in order with `nextPrefixBatch`
+   * @param total - batches that will be taken (no batch beyond them is drawn from `source`)
+   * @param depth - batches in flight, ≥ 1. Default 2.
+   */
+  constructor(private readonly pipeline: Pipeline, private readonly source: BatchSource, private readonly total: number, private readonly depth = 2) {
+    this.fill();
+  }
+
+  private fill(): void {
+    while (this.pending.length < this.depth && this.issued < this.total) {
+      const batch = nextPrefixBatch(this.pipeline, this.source);
+      batch.catch(() => undefined); // surfaces when taken; must not be an unhandled rejection meanwhile
+      this.pending.push(batch);
+      this.issued++;
+    }
+  }
+
+  /**
+   * The next batch (the caller disposes its `features` and `ys`); starts another one behind it,
+   * then yields once to the event loop so that it reaches the prefix engine before the caller
+   * occupies this thread with the tail.
+   *
+   * @throws TrainingError when all `total` batches were taken; whatever drawing the batch threw
+   */
+  async next(): Promise<PrefixBatch> {
+    const batch = this.pending.shift();
+    if (batch === undefined) throw new TrainingError(`All ${this.total} batches of this queue were taken already.`);
+    try {
+      return await batch;
+    } finally {
+      this.fill();
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+
+  /**
+   * Frees the batches started and not taken, waiting for those still in flight (a failed one is
+   * ignored: nobody asked for it).
+   *
+   * @returns once their tensors are disposed
+   */
+  async dispose(): Promise<void> {
+    const left = this.pending.splice(0);
+    await Promise.all(left.map((batch) => batch.then((b) => tf.dispose([...(b.ys ? [b.ys] : []), ...b.features]), () => undefined)));
   }
 }

@@ -9,7 +9,7 @@ import { resolveCompileArgs, runEvaluation, type FitArgs } from './fit';
 import { createPipeline } from './pipeline';
 import { splitFrozenPrefix } from './prefix';
 import { autoPrefixEngine } from '../acceleration/auto-engine';
-import { nextPrefixBatch, type PrefixBatch } from '../acceleration/prefix-batch';
+import { PrefixBatchQueue } from '../acceleration/prefix-batch';
 import type { BatchSource, Logs, PrefixEngine } from './types';
 import { checkInteger } from '../util/validate';
 
@@ -96,15 +96,12 @@ export async function predictIterator(model: tf.LayersModel, source: BatchSource
   const filepaths: string[] = [];
   let labels: number[] | undefined;
   source.reset?.();
-  // One batch ahead: the next batch's decoding and frozen prefix (ONNX Runtime runs in a worker
+  // Batches ahead: the next ones' decoding and frozen prefix (ONNX Runtime runs in a worker
   // thread) proceed while this one's tail runs and its probabilities are read back.
-  let ahead: Promise<PrefixBatch> | undefined = nextPrefixBatch(pipeline, source);
+  const queue = new PrefixBatchQueue(pipeline, source, steps);
   try {
     for (let step = 0; step < steps; step++) {
-      const batch = await (ahead as Promise<PrefixBatch>);
-      ahead = step + 1 < steps ? nextPrefixBatch(pipeline, source) : undefined;
-      ahead?.catch(() => undefined); // surfaces when awaited; must not be an unhandled rejection meanwhile
-      await new Promise((resolve) => setImmediate(resolve)); // let it reach the prefix engine before the tail takes this thread
+      const batch = await queue.next();
       const feats = batch.features;
       try {
         const probs = tf.tidy(() => pipeline.tail(feats, false));
@@ -129,8 +126,7 @@ export async function predictIterator(model: tf.LayersModel, source: BatchSource
       }
     }
   } finally {
-    // A batch started ahead and not consumed (an error stopped the loop): free its tensors.
-    void ahead?.then((b) => tf.dispose([...(b.ys ? [b.ys] : []), ...b.features]), () => undefined);
+    await queue.dispose(); // batches started ahead and not consumed (an error stopped the loop)
   }
   const predictions = probabilities.map((row) => (row.length === 1 ? (row[0] > 0.5 ? 1 : 0) : row.indexOf(Math.max(...row))));
   return { probabilities, predictions, labels, filepaths };

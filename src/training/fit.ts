@@ -13,7 +13,7 @@ import { resolveLoss, resolveMetrics, type ResolvedFn, type SampleFn } from './l
 import { createPipeline, type Pipeline } from './pipeline';
 import { splitFrozenPrefix } from './prefix';
 import { autoPrefixEngine } from '../acceleration/auto-engine';
-import { nextPrefixBatch } from '../acceleration/prefix-batch';
+import { PrefixBatchQueue } from '../acceleration/prefix-batch';
 import type { BatchSource, Logs, PrefixEngine } from './types';
 import { deriveSeed } from '../util/random';
 import { getGlobalSeed } from '../util/seed';
@@ -113,26 +113,31 @@ export async function runEvaluation(pipeline: Pipeline, source: BatchSource, ste
   source.reset?.();
   const means = new RunningMeans();
   await callHook(callbacks, 'onTestBegin');
-  for (let step = 0; step < steps; step++) {
-    await callHook(callbacks, 'onTestBatchBegin', step);
-    const batch = await nextPrefixBatch(pipeline, source);
-    const feats = batch.features;
-    try {
-      if (!batch.ys) throw new TrainingError('Expected batches with targets (ys) for evaluation, but the source yielded none. Use classMode "categorical"/"sparse"/"binary".');
-      const ys = batch.ys;
-      const values = tf.tidy(() => {
-        const out = pipeline.tail(feats, false);
-        return [meanOf(loss.fn(ys, out)), ...metrics.map((m) => meanOf(m.fn(ys, out)))];
-      });
-      const numbers = await Promise.all(values.map((v) => v.data()));
-      tf.dispose(values);
-      const record: Record<string, number> = { [loss.name]: numbers[0][0] };
-      metrics.forEach((m, i) => (record[m.name] = numbers[i + 1][0]));
-      means.add(record, batch.size);
-    } finally {
-      tf.dispose([...(batch.ys ? [batch.ys] : []), ...feats]);
+  const queue = new PrefixBatchQueue(pipeline, source, steps);
+  try {
+    for (let step = 0; step < steps; step++) {
+      await callHook(callbacks, 'onTestBatchBegin', step);
+      const batch = await queue.next();
+      const feats = batch.features;
+      try {
+        if (!batch.ys) throw new TrainingError('Expected batches with targets (ys) for evaluation, but the source yielded none. Use classMode "categorical"/"sparse"/"binary".');
+        const ys = batch.ys;
+        const values = tf.tidy(() => {
+          const out = pipeline.tail(feats, false);
+          return [meanOf(loss.fn(ys, out)), ...metrics.map((m) => meanOf(m.fn(ys, out)))];
+        });
+        const numbers = await Promise.all(values.map((v) => v.data()));
+        tf.dispose(values);
+        const record: Record<string, number> = { [loss.name]: numbers[0][0] };
+        metrics.forEach((m, i) => (record[m.name] = numbers[i + 1][0]));
+        means.add(record, batch.size);
+      } finally {
+        tf.dispose([...(batch.ys ? [batch.ys] : []), ...feats]);
+      }
+      await callHook(callbacks, 'onTestBatchEnd', step, means.result());
     }
-    await callHook(callbacks, 'onTestBatchEnd', step, means.result());
+  } finally {
+    await queue.dispose();
   }
   const logs = means.result();
   await callHook(callbacks, 'onTestEnd', logs);
@@ -221,30 +226,37 @@ export async function fit(model: tf.LayersModel, x: BatchSource, args: FitArgs =
       await callHook(ordered, 'onEpochBegin', epoch);
       // Where an uninterrupted run is at this epoch, whatever happened before (a resumed run, a preview batch).
       x.setEpoch?.(epoch, steps);
-      for (let step = 0; step < steps; step++) {
-        await callHook(ordered, 'onTrainBatchBegin', step);
-        const batch = await nextPrefixBatch(pipeline, x);
-        const feats = batch.features;
-        const kept: tf.Tensor[] = [];
-        try {
-          const ys = batch.ys;
-          if (!ys) throw new TrainingError('Expected training batches with targets (ys), but the source yielded none. Use classMode "categorical"/"sparse"/"binary".');
-          dropouts.forEach((l, i) => (l.seed = deriveSeed(deriveSeed(seed as number, epoch * steps + step), i)));
-          const lossValue = optimizer.minimize(() => {
-            const out = pipeline.tail(feats, true);
-            for (const m of metrics) kept.push(tf.keep(meanOf(m.fn(ys, out))));
-            return meanOf(loss.fn(ys, out));
-          }, true, varList) as tf.Scalar;
-          kept.unshift(lossValue);
-          const numbers = await Promise.all(kept.map((t) => t.data()));
-          const record: Record<string, number> = { [loss.name]: numbers[0][0] };
-          metrics.forEach((m, i) => (record[m.name] = numbers[i + 1][0]));
-          means.add(record, batch.size);
-        } finally {
-          tf.dispose([...(batch.ys ? [batch.ys] : []), ...feats, ...kept]);
+      // The next batch's decoding and frozen prefix run while this one's tail trains (never past
+      // the epoch's end, so the source's epochs stay where setEpoch puts them).
+      const queue = new PrefixBatchQueue(pipeline, x, steps);
+      try {
+        for (let step = 0; step < steps; step++) {
+          await callHook(ordered, 'onTrainBatchBegin', step);
+          const batch = await queue.next();
+          const feats = batch.features;
+          const kept: tf.Tensor[] = [];
+          try {
+            const ys = batch.ys;
+            if (!ys) throw new TrainingError('Expected training batches with targets (ys), but the source yielded none. Use classMode "categorical"/"sparse"/"binary".');
+            dropouts.forEach((l, i) => (l.seed = deriveSeed(deriveSeed(seed as number, epoch * steps + step), i)));
+            const lossValue = optimizer.minimize(() => {
+              const out = pipeline.tail(feats, true);
+              for (const m of metrics) kept.push(tf.keep(meanOf(m.fn(ys, out))));
+              return meanOf(loss.fn(ys, out));
+            }, true, varList) as tf.Scalar;
+            kept.unshift(lossValue);
+            const numbers = await Promise.all(kept.map((t) => t.data()));
+            const record: Record<string, number> = { [loss.name]: numbers[0][0] };
+            metrics.forEach((m, i) => (record[m.name] = numbers[i + 1][0]));
+            means.add(record, batch.size);
+          } finally {
+            tf.dispose([...(batch.ys ? [batch.ys] : []), ...feats, ...kept]);
+          }
+          await callHook(ordered, 'onTrainBatchEnd', step, means.result());
+          if (ctx.stopTraining) break;
         }
-        await callHook(ordered, 'onTrainBatchEnd', step, means.result());
-        if (ctx.stopTraining) break;
+      } finally {
+        await queue.dispose();
       }
       const epochLogs: Logs = means.result();
       if (validationData && validationSteps !== undefined) {

@@ -6,10 +6,12 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import sharp from 'sharp';
 import { createFeatureCache, createOnnxPrefixEngine } from '../../src/acceleration';
+import { PrefixBatchQueue } from '../../src/acceleration/prefix-batch';
+import { createPipeline } from '../../src/training/pipeline';
 import { ImageDataGenerator } from '../../src/preprocessing/image-data-generator';
 import { splitFrozenPrefix } from '../../src/training/prefix';
 import { evaluate, predictIterator } from '../../src/training';
-import { tinyModel } from '../training/helpers';
+import { ArraySource, tinyModel } from '../training/helpers';
 
 test.before(async () => { await tf.setBackend('cpu'); });
 
@@ -87,4 +89,33 @@ test('a warm pass decodes no cached image, gives the same probabilities as the u
     model.dispose();
     await fs.promises.rm(dir, { recursive: true, force: true });
   }
+});
+
+test('PrefixBatchQueue keeps batches in flight ahead, in stream order, never draws past its total, and frees what was not taken', async () => {
+  const model = tinyModel('multi', 3);
+  const pipeline = createPipeline(model, null);
+  const source = new ArraySource(10, 2);
+  let drawn = 0;
+  const next = source.next.bind(source);
+  source.next = () => {
+    drawn++;
+    return next();
+  };
+  const before = tf.memory().numTensors;
+  const queue = new PrefixBatchQueue(pipeline, source, 4, 2);
+  assert.equal(drawn, 2, 'two batches started at once');
+  const first = await queue.next();
+  assert.equal(drawn, 3, 'taking one starts the next');
+  const labels = (first.ys as tf.Tensor).argMax(-1);
+  assert.deepEqual(Array.from(await labels.data()), [0, 1], 'samples 0 and 1 first');
+  labels.dispose();
+  tf.dispose([...first.features, ...(first.ys ? [first.ys] : [])]);
+  for (let i = 1; i < 3; i++) {
+    const b = await queue.next();
+    tf.dispose([...b.features, ...(b.ys ? [b.ys] : [])]);
+  }
+  assert.equal(drawn, 4, 'never more than the total');
+  await queue.dispose(); // the fourth batch, started and never taken
+  assert.equal(tf.memory().numTensors, before, 'nothing left behind');
+  await assert.rejects(queue.next(), /taken already/);
 });
