@@ -12,6 +12,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { createFeatureCache, type FeatureCache } from './feature-cache';
 import { createOnnxPrefixEngine, type OnnxPrefixEngine } from './onnx-prefix-engine';
+import type { FilePrefixEngine } from './prefix-batch';
+import { createTfjsPrefixEngine } from './tfjs-prefix-engine';
 import type { BatchSource, PrefixEngine, PrefixEngineMeta } from '../training/types';
 
 /** Options of {@link autoPrefixEngine}. */
@@ -57,26 +59,16 @@ export function accelerationEnabled(accelerate?: boolean): boolean {
   return !(env === '0' || env === 'false' || env === 'off' || env === 'no');
 }
 
-/** Runs the prefix on TF.js in inference mode (the fallback a racing engine may choose). */
-function tfjsEngine(prefix: tf.LayersModel): PrefixEngine {
-  return {
-    async predict(x) {
-      return tf.tidy(() => {
-        const out = prefix.apply(x, { training: false }) as tf.Tensor | tf.Tensor[];
-        return Array.isArray(out) ? out : [out];
-      });
-    },
-    describe: () => `TF.js ${tf.getBackend()}`,
-    dispose: () => undefined,
-  };
-}
-
 /**
  * An engine that times its first batch on both `a` and `b` and keeps the faster (`a` wins ties).
- * Both results of the first batch are computed; `a`'s are returned. Exported for tests.
+ * Both results of the first batch are computed (each engine caching its own when it can); `a`'s
+ * are returned. Batches asked for while the
+ * race runs wait for its outcome. When both engines read files with a feature cache (the ONNX
+ * Runtime engine and `createTfjsPrefixEngine` with a cache), so does the racing engine: a warm
+ * validation pass decodes nothing, whichever engine won. Exported for tests.
  *
  * @param a - preferred engine (e.g. ONNX Runtime)
- * @param b - alternative (e.g. TF.js)
+ * @param b - alternative (e.g. TF.js on tfjs-node-gpu)
  * @param onChoice - called once with the chosen engine and the two times in ms
  * @returns an engine; disposing it disposes both
  * @example
@@ -84,19 +76,29 @@ function tfjsEngine(prefix: tf.LayersModel): PrefixEngine {
  */
 export function racingPrefixEngine(a: PrefixEngine, b: PrefixEngine, onChoice?: (chosen: PrefixEngine, msA: number, msB: number) => void): PrefixEngine {
   let chosen: PrefixEngine | undefined;
-  return {
+  let race: Promise<unknown> | undefined;
+  const settled = async (): Promise<PrefixEngine | undefined> => {
+    if (chosen === undefined && race !== undefined) await race.catch(() => undefined);
+    return chosen;
+  };
+  const engine: PrefixEngine = {
     async predict(x: tf.Tensor4D, meta?: PrefixEngineMeta) {
-      if (chosen) return chosen.predict(x, meta);
-      // Time b first without the cache's help, then a.
-      let t = performance.now();
-      tf.dispose(await b.predict(x));
-      const msB = performance.now() - t;
-      t = performance.now();
-      const out = await a.predict(x, meta);
-      const msA = performance.now() - t;
-      chosen = msA <= msB ? a : b;
-      onChoice?.(chosen, msA, msB);
-      return out;
+      const winner = await settled();
+      if (winner) return winner.predict(x, meta);
+      const run = (async () => {
+        // Time b first, then a; both with the batch's meta, so that both fill their caches.
+        let t = performance.now();
+        tf.dispose(await b.predict(x, meta));
+        const msB = performance.now() - t;
+        t = performance.now();
+        const out = await a.predict(x, meta);
+        const msA = performance.now() - t;
+        chosen = msA <= msB ? a : b;
+        onChoice?.(chosen, msA, msB);
+        return out;
+      })();
+      race = run;
+      return run;
     },
     describe: () => (chosen ? chosen.describe() : `${a.describe()} or ${b.describe()}, whichever is faster on the first batch`),
     dispose: () => {
@@ -104,6 +106,30 @@ export function racingPrefixEngine(a: PrefixEngine, b: PrefixEngine, onChoice?: 
       b.dispose();
     },
   };
+  if (!readsFiles(a) || !readsFiles(b)) return engine;
+  const files: FilePrefixEngine = {
+    ...engine,
+    cache: a.cache,
+    hasCached: (filepath, key) => (chosen === undefined ? false : (chosen as FilePrefixEngine).hasCached(filepath, key)),
+    async predictFiles(filepaths, key, sampleShape, load) {
+      const winner = (await settled()) as FilePrefixEngine | undefined;
+      if (winner) return winner.predictFiles(filepaths, key, sampleShape, load);
+      // The race needs the whole batch as a tensor.
+      const pixels = await load(filepaths.map((_, i) => i));
+      const x = tf.tensor4d(pixels, [filepaths.length, ...sampleShape] as [number, number, number, number]);
+      try {
+        return await engine.predict(x, { filepaths, deterministic: true, preprocessingKey: key });
+      } finally {
+        x.dispose();
+      }
+    },
+  };
+  return files;
+}
+
+function readsFiles(engine: PrefixEngine): engine is FilePrefixEngine {
+  const e = engine as Partial<FilePrefixEngine>;
+  return e.cache !== undefined && typeof e.predictFiles === 'function' && typeof e.hasCached === 'function';
 }
 
 /**
@@ -157,7 +183,7 @@ async function makeEngine(model: tf.LayersModel, prefix: tf.LayersModel, source:
     say(line(onnx.describe().replace(/, feature cache\)$/, ')')));
     return onnx;
   }
-  return racingPrefixEngine(onnx, tfjsEngine(prefix), (chosen, msA, msB) => {
+  return racingPrefixEngine(onnx, createTfjsPrefixEngine(prefix, { cache }), (chosen, msA, msB) => {
     say(line(`${chosen === onnx ? onnx.describe().replace(/, feature cache\)$/, ')') : `TF.js ${backend}`} (first batch: ONNX Runtime ${msA.toFixed(0)} ms, TF.js ${msB.toFixed(0)} ms)`));
   });
 }

@@ -5,5 +5,7 @@ export { ONNX_SUPPORTED_LAYERS, toOnnx, type ToOnnxArgs } from './to-onnx';
 export { ONNX_IR_VERSION, ONNX_OPSET } from './onnx-graph';
 export { FeatureCache, createFeatureCache, type FeatureCacheArgs, type FeatureCacheStats, type CachedFeatures } from './feature-cache';
 export { OnnxPrefixEngine, createOnnxPrefixEngine, loadOnnxRuntime, type OnnxPrefixEngineArgs, type OnnxPrefixEngineStats } from './onnx-prefix-engine';
-export { nextPrefixBatch, type PrefixBatch, type PlannedBatch, type PlanningBatchSource, type FilePrefixEngine } from './prefix-batch';
+export { TfjsPrefixEngine, createTfjsPrefixEngine, type TfjsPrefixEngineArgs } from './tfjs-prefix-engine';
+export { cachedPrefixOutputs, type CachedPrefixOutputsArgs, type PrefixRunOutput } from './cached-outputs';
+export { PrefixBatchQueue, nextPrefixBatch, type PrefixBatch, type PlannedBatch, type PlanningBatchSource, type FilePrefixEngine } from './prefix-batch';
 export { autoPrefixEngine, accelerationEnabled, defaultFeatureCache, racingPrefixEngine, type AutoPrefixEngineArgs } from './auto-engine';

@@ -16,7 +16,8 @@ import * as os from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import type * as Ort from 'onnxruntime-node';
 import { PrefixEngineStaleError } from './errors';
-import type { FeatureCache, CachedFeatures } from './feature-cache';
+import { cachedPrefixOutputs } from './cached-outputs';
+import type { FeatureCache } from './feature-cache';
 import { OnnxWorkerSession, type OnnxRunOutput } from './onnx-worker-session';
 import { toOnnx } from './to-onnx';
 import type { PrefixEngine, PrefixEngineMeta } from '../training/types';
@@ -333,36 +334,15 @@ export class OnnxPrefixEngine implements PrefixEngine {
   private async runFiles(filepaths: string[], preprocessingKey: string, sampleShape: number[], load: (positions: number[]) => Promise<Float32Array>, ramp: boolean): Promise<tf.Tensor[]> {
     await this.ensureFresh();
     this.counters.batches++;
-    const n = filepaths.length;
-    const cache = this.cache;
-    const fingerprint = this.fingerprintValue;
-    // Synchronous stats (≈ 10 µs each): the run below is then posted without waiting on the libuv
-    // pool (busy with image decoding), so a batch started ahead reaches ONNX Runtime at once.
-    const keys = filepaths.map((f) => cache?.keyOfSync(f, preprocessingKey, fingerprint));
-    const found: Array<CachedFeatures | undefined> = cache ? await Promise.all(keys.map((k) => (k === undefined ? undefined : cache.get(k)))) : keys.map(() => undefined);
-    const misses = found.flatMap((f, i) => (f === undefined ? [i] : []));
-    let fresh: OnnxRunOutput[] | undefined;
-    if (misses.length > 0) {
-      const outs = await this.runChunks(misses.length, sampleShape, (from, to) => load(misses.slice(from, to)), ramp);
-      if (misses.length === n) fresh = outs; // the batch in order: no reassembly
-      const shapes = outs.map((o) => o.dims.slice(1));
-      const sizes = shapes.map(product);
-      await Promise.all(misses.map(async (i, j) => {
-        const features: CachedFeatures = { shapes, data: outs.map((o, k) => o.data.slice(j * (sizes[k] as number), (j + 1) * (sizes[k] as number))) };
-        found[i] = features;
-        const k = keys[i];
-        if (cache && k !== undefined) await cache.set(k, features);
-      }));
-    }
-    if (fresh !== undefined) return fresh.map((o) => tf.tensor(o.data, o.dims));
-    const first = found[0] as CachedFeatures;
-    return first.shapes.map((shape, k) => {
-      const size = product(shape);
-      const data = new Float32Array(n * size);
-      found.forEach((f, i) => data.set((f as CachedFeatures).data[k] as Float32Array, i * size));
-      return tf.tensor(data, [n, ...shape]);
+    return cachedPrefixOutputs({
+      cache: this.cache,
+      fingerprint: this.fingerprintValue,
+      filepaths,
+      preprocessingKey,
+      compute: (misses) => this.runChunks(misses.length, sampleShape, (from, to) => load(misses.slice(from, to)), ramp),
     });
   }
+
 
   /** E.g. `ONNX Runtime CPU (2 threads, feature cache)`. */
   describe(): string {

@@ -4,7 +4,10 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { accelerationEnabled, autoPrefixEngine, defaultFeatureCache, racingPrefixEngine, OnnxPrefixEngine } from '../../src/acceleration';
+import sharp from 'sharp';
+import { accelerationEnabled, autoPrefixEngine, createFeatureCache, createOnnxPrefixEngine, createTfjsPrefixEngine, defaultFeatureCache, racingPrefixEngine, OnnxPrefixEngine } from '../../src/acceleration';
+import type { FilePrefixEngine } from '../../src/acceleration';
+import { ImageDataGenerator } from '../../src/preprocessing/image-data-generator';
 import type { Batch, PrefixEngine } from '../../src/training/types';
 import { splitFrozenPrefix } from '../../src/training/prefix';
 import { evaluate, fit, predictIterator } from '../../src/training';
@@ -127,5 +130,91 @@ test('on other backends the first batch runs on both engines and the faster one 
     assert.deepEqual(calls.slice(3), ['dispose onnx', 'dispose tfjs']);
   } finally {
     x.dispose();
+  }
+});
+
+test('the racing engine (tfjs-node backends) keeps the feature cache whichever engine wins: a warm pass decodes nothing', async () => {
+  const dir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'transferlab-race-'));
+  try {
+    const files: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      const file = path.join(dir, `class_${i % 2}`, `img_${i}.png`);
+      await fs.promises.mkdir(path.dirname(file), { recursive: true });
+      await sharp({ create: { width: 10, height: 9, channels: 3, background: { r: 40 * i, g: 255 - 30 * i, b: 7 * i } } }).png().toFile(file);
+      files.push(file);
+    }
+    const model = tinyModel('multi', 4);
+    const prefix = splitFrozenPrefix(model).prefix as tf.LayersModel;
+    const it = new ImageDataGenerator({ rescale: 1 / 255 }).flowFromDirectory(dir, { targetSize: [8, 8], batchSize: 4, shuffle: false, workers: 0, verbose: false });
+    const plain = await createOnnxPrefixEngine(prefix, { threads: 1 });
+    const expected = await predictIterator(model, it, { prefixEngine: plain });
+    plain.dispose();
+    const pristine = files.map((f) => fs.readFileSync(f));
+    for (const winner of ['onnx', 'tfjs'] as const) {
+      files.forEach((f, i) => {
+        fs.writeFileSync(f, pristine[i] as Buffer);
+        fs.utimesSync(f, 1_000_000_000 + i, 1_000_000_000 + (winner === 'onnx' ? 0 : 100)); // whole seconds: utimes can restore them exactly
+      });
+      const cache = createFeatureCache();
+      const onnx = await createOnnxPrefixEngine(prefix, { threads: 1, cache });
+      const tfjs = createTfjsPrefixEngine(prefix, { cache });
+      const slow = winner === 'onnx' ? tfjs : onnx;
+      const predict = slow.predict.bind(slow);
+      slow.predict = async (x, meta) => {
+        await new Promise((r) => setTimeout(r, 200));
+        return predict(x, meta);
+      };
+      let chosen = '';
+      const racing = racingPrefixEngine(onnx, tfjs, (e) => (chosen = e === onnx ? 'onnx' : 'tfjs')) as FilePrefixEngine;
+      assert.equal(typeof racing.predictFiles, 'function', 'the racing engine reads files');
+      try {
+        const cold = await predictIterator(model, it, { prefixEngine: racing });
+        assert.equal(chosen, winner);
+        // Every file corrupted, size and mtime kept: only cached outputs can answer now.
+        for (const f of files) {
+          const st = fs.statSync(f);
+          fs.writeFileSync(f, Buffer.alloc(st.size, 0x55));
+          fs.utimesSync(f, st.atime, st.mtime);
+        }
+        const warm = await predictIterator(model, it, { prefixEngine: racing }).catch((e: Error) => {
+          throw new Error(`${winner} won: ${e.message}`);
+        });
+        for (const result of [cold, warm]) {
+          assert.deepEqual(result.filepaths, expected.filepaths);
+          result.probabilities.forEach((row, i) => row.forEach((v, j) => assert.ok(Math.abs(v - (expected.probabilities[i]?.[j] as number)) <= 1e-5, `${winner} [${i}][${j}]`)));
+        }
+      } finally {
+        racing.dispose();
+      }
+    }
+  } finally {
+    await fs.promises.rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('the TF.js prefix engine with a cache recomputes after the weights change', async () => {
+  const model = tinyModel('multi', 5);
+  const prefix = splitFrozenPrefix(model).prefix as tf.LayersModel;
+  const engine = createTfjsPrefixEngine(prefix, { cache: createFeatureCache() });
+  const dir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'transferlab-tfjs-engine-'));
+  const x = tf.tidy(() => tf.randomUniform([2, 8, 8, 3], 0, 1, 'float32', 3)) as tf.Tensor4D;
+  try {
+    const files = [path.join(dir, 'a.png'), path.join(dir, 'b.png')];
+    files.forEach((f) => fs.writeFileSync(f, 'bytes of an image'));
+    const meta = { filepaths: files, deterministic: true, preprocessingKey: 'k' };
+    const first = await engine.predict(x, meta);
+    const fingerprint = engine.fingerprint;
+    assert.ok(files.every((f) => engine.hasCached(f, 'k')));
+    prefix.setWeights(prefix.getWeights().map((w) => tf.mul(w, 2)));
+    const second = await engine.predict(x, meta);
+    assert.notEqual(engine.fingerprint, fingerprint, 'new weights, new fingerprint');
+    const direct = tf.tidy(() => prefix.apply(x, { training: false }) as tf.Tensor[]);
+    for (let i = 0; i < direct.length; i++) {
+      assert.deepEqual(Array.from(await (second[i] as tf.Tensor).data()), Array.from(await (direct[i] as tf.Tensor).data()));
+    }
+    tf.dispose([...first, ...second, ...direct]);
+  } finally {
+    x.dispose();
+    await fs.promises.rm(dir, { recursive: true, force: true });
   }
 });
