@@ -7,10 +7,13 @@
 //   onnx     the same step with the default engine (frozen prefix on ONNX Runtime) — (b); also checks
 //            the prefix outputs against TF.js at full size;
 //   torch    the same model and freezing in PyTorch (Debian python3-torch), when importable — (c);
-//   predict  predictIterator over a folder of PNGs vs raw ONNX Runtime on in-memory tensors, and a
-//            validation epoch (evaluate) cold vs warm feature cache, vs pure TF.js.
-// Settings (environment): BENCH_BATCH (default 8; the walkthrough uses 32), BENCH_STEPS timed train
-// steps after one warm-up step (default 3), BENCH_IMAGES images in the folder (default 32),
+//   predict  predictIterator over a folder of PNGs (decoding included, cold cache) vs raw ONNX Runtime
+//            running the whole model on in-memory tensors (every session warmed alike; rounds
+//            interleaved, medians), and a validation epoch (evaluate) cold vs warm feature cache,
+//            vs pure TF.js.
+// Settings (environment): BENCH_BATCH (default 32, the walkthrough's), BENCH_STEPS timed train
+// steps after one warm-up step (default 3), BENCH_IMAGES images in the folder (default 64),
+// BENCH_ROUNDS interleaved prediction/raw rounds whose medians are reported (default 5),
 // BENCH_SIZE (default 224). Weights are random (weights: null): speed does not depend on them.
 //
 // Run: npx tsc -p tsconfig.test.json && node .build/bench/accelerate.js
@@ -22,7 +25,7 @@ import * as tf from '@tensorflow/tfjs';
 import { autoPrefixEngine, createOnnxPrefixEngine, defaultFeatureCache } from '../src/acceleration';
 import { ImageDataGenerator } from '../src/preprocessing';
 import { initBackend } from '../src/runtime/backend';
-import { evaluate, fit, predictIterator, splitFrozenPrefix, type Batch, type BatchSource } from '../src/training';
+import { evaluate, fit, predictIterator, splitFrozenPrefix, type Batch, type BatchSource, type PrefixEngine } from '../src/training';
 import { walkthroughModel } from '../test/training/walkthrough-model';
 import { makeNoiseImageFolder } from './noise-folder';
 
@@ -30,9 +33,10 @@ const env = (name: string, fallback: number): number => {
   const v = Number(process.env[name]);
   return Number.isFinite(v) && v > 0 ? Math.floor(v) : fallback;
 };
-const BATCH = env('BENCH_BATCH', 8);
+const BATCH = env('BENCH_BATCH', 32);
 const STEPS = env('BENCH_STEPS', 3);
-const IMAGES = env('BENCH_IMAGES', 32);
+const IMAGES = env('BENCH_IMAGES', 64);
+const ROUNDS = env('BENCH_ROUNDS', 5);
 const SIZE = env('BENCH_SIZE', 224);
 
 type Result = Record<string, number | string>;
@@ -110,6 +114,12 @@ async function trainPhase(accelerate: boolean): Promise<void> {
   emit(result);
 }
 
+function median(values: number[]): number {
+  const sorted = [...values].sort((p, q) => p - q);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
 async function predictPhase(): Promise<void> {
   const report = await initBackend({ quiet: true });
   const model = await walkthrough();
@@ -117,34 +127,50 @@ async function predictPhase(): Promise<void> {
   try {
     await makeNoiseImageFolder(dir, IMAGES);
     const gen = new ImageDataGenerator({ rescale: 1 / 255 });
-    const flow = () => gen.flowFromDirectory(dir, { targetSize: [SIZE, SIZE], batchSize: BATCH, shuffle: false });
+    const flow = () => gen.flowFromDirectory(dir, { targetSize: [SIZE, SIZE], batchSize: BATCH, shuffle: false, verbose: false });
     const prefix = splitFrozenPrefix(model).prefix as tf.LayersModel;
-    await autoPrefixEngine(model, prefix, undefined, { verbose: false }); // build once, outside the timings
-    // Raw ONNX Runtime on in-memory tensors (no decode, no tail, no cache).
-    const raw = await createOnnxPrefixEngine(prefix);
+    const engine = (await autoPrefixEngine(model, prefix, undefined, { verbose: false })) as PrefixEngine;
+    // Raw ONNX Runtime on in-memory tensors, no decoding, no cache: the whole model (what prediction
+    // computes) in chunks of 8 and in one call per batch, and the prefix alone (the default engine).
+    // (A separate copy of the model with the same weights: splitting re-applies the tail layers of `model`.)
+    const whole = await walkthroughModel(SIZE);
+    whole.layers.forEach((l, i) => (l.trainable = (model.layers[i] as tf.layers.Layer).trainable)); // same weight order
+    whole.setWeights(model.getWeights());
+    const rawWhole8 = await createOnnxPrefixEngine(whole, { chunkSize: 8 });
+    const rawWholeBatch = await createOnnxPrefixEngine(whole, { chunkSize: BATCH });
     const x = tf.randomUniform([BATCH, SIZE, SIZE, 3], 0, 1, 'float32', 4) as tf.Tensor4D;
-    tf.dispose(await raw.predict(x));
     const batches = Math.ceil(IMAGES / BATCH);
-    let t = performance.now();
-    for (let i = 0; i < batches; i++) tf.dispose(await raw.predict(x));
-    const rawImgPerS = (batches * BATCH) / ((performance.now() - t) / 1000);
+    const rawRate = async (e: PrefixEngine): Promise<number> => {
+      const t0 = performance.now();
+      for (let i = 0; i < batches; i++) tf.dispose(await e.predict(x));
+      return (batches * BATCH) / ((performance.now() - t0) / 1000);
+    };
+    for (const e of [engine, rawWhole8, rawWholeBatch]) for (let i = 0; i < 2; i++) tf.dispose(await e.predict(x)); // ONNX Runtime's first runs are slow: warm every session alike
+    const predictRate = async (): Promise<number> => {
+      defaultFeatureCache().clear();
+      const it = flow();
+      const t0 = performance.now();
+      await predictIterator(model, it);
+      const rate = IMAGES / ((performance.now() - t0) / 1000);
+      it.dispose();
+      return rate;
+    };
+    // The first call of the process pays the image threads' start and the tail's first TF.js run.
+    const firstCall = await predictRate();
+    const rounds = { predict: [] as number[], whole8: [] as number[], wholeBatch: [] as number[], prefix: [] as number[] };
+    for (let round = 0; round < ROUNDS; round++) {
+      rounds.whole8.push(await rawRate(rawWhole8));
+      rounds.predict.push(await predictRate());
+      rounds.wholeBatch.push(await rawRate(rawWholeBatch));
+      rounds.prefix.push(await rawRate(engine));
+    }
     x.dispose();
-    raw.dispose();
-    // predictIterator over the folder (cold cache).
-    defaultFeatureCache().clear();
-    t = performance.now();
-    await predictIterator(model, flow());
-    const predictImgPerS = IMAGES / ((performance.now() - t) / 1000);
-    // Again, cache cleared: the same cold-cache work without the process's one-time costs (image
-    // worker threads starting, the tail's first TF.js call).
-    defaultFeatureCache().clear();
-    t = performance.now();
-    await predictIterator(model, flow());
-    const predictAgainImgPerS = IMAGES / ((performance.now() - t) / 1000);
+    rawWhole8.dispose();
+    rawWholeBatch.dispose();
     // Validation epochs: cold, then warm cache; then pure TF.js.
     defaultFeatureCache().clear();
     const it = flow();
-    t = performance.now();
+    let t = performance.now();
     await evaluate(model, it);
     const coldS = (performance.now() - t) / 1000;
     t = performance.now();
@@ -153,7 +179,12 @@ async function predictPhase(): Promise<void> {
     t = performance.now();
     await evaluate(model, it, { accelerate: false });
     const tfjsS = (performance.now() - t) / 1000;
-    emit({ phase: 'predict', backend: report.line.replace(/ — .*/, ''), rawOrtImgPerS: rawImgPerS, predictImgPerS, predictAgainImgPerS, valColdS: coldS, valWarmS: warmS, valTfjsS: tfjsS, cache: JSON.stringify(defaultFeatureCache().stats) });
+    emit({
+      phase: 'predict', backend: report.line.replace(/ — .*/, ''), rounds: ROUNDS,
+      predictFirstImgPerS: firstCall, predictImgPerS: median(rounds.predict),
+      rawWhole8ImgPerS: median(rounds.whole8), rawWholeBatchImgPerS: median(rounds.wholeBatch), rawPrefixImgPerS: median(rounds.prefix),
+      valColdS: coldS, valWarmS: warmS, valTfjsS: tfjsS, cache: JSON.stringify(defaultFeatureCache().stats),
+    });
   } finally {
     await fs.promises.rm(dir, { recursive: true, force: true });
   }
@@ -222,7 +253,9 @@ async function main(): Promise<void> {
     console.log(`prediction / validation: ${p}`);
     return;
   }
-  console.log(`predictIterator over ${IMAGES} PNGs   ${f(p.predictImgPerS)} img/s vs raw ONNX Runtime prefix ${f(p.rawOrtImgPerS)} img/s (${f((p.predictImgPerS as number) / (p.rawOrtImgPerS as number))}×); second call (cache cleared) ${f(p.predictAgainImgPerS)} img/s (${f((p.predictAgainImgPerS as number) / (p.rawOrtImgPerS as number))}×), peak RSS ${p.peakRssMiB} MiB`);
+  const raw = Math.max(p.rawWhole8ImgPerS as number, p.rawWholeBatchImgPerS as number);
+  console.log(`raw ONNX Runtime, in-memory ${BATCH}-image batches (medians of ${p.rounds}): whole model ${f(p.rawWhole8ImgPerS)} img/s in chunks of 8, ${f(p.rawWholeBatchImgPerS)} img/s in one call; frozen prefix alone ${f(p.rawPrefixImgPerS)} img/s`);
+  console.log(`predictIterator over ${IMAGES} PNGs   ${f(p.predictImgPerS)} img/s (median of ${p.rounds}, cache cleared each time) = ${f((p.predictImgPerS as number) / raw)}× the faster raw whole model, ${f((p.predictImgPerS as number) / (p.rawPrefixImgPerS as number))}× the raw prefix; first call of the process ${f(p.predictFirstImgPerS)} img/s (${f((p.predictFirstImgPerS as number) / raw)}×); peak RSS ${p.peakRssMiB} MiB`);
   console.log(`validation epoch (${IMAGES} images)  cold cache ${f(p.valColdS)} s, warm cache ${f(p.valWarmS)} s (${f((p.valColdS as number) / (p.valWarmS as number), 1)}× faster), pure TF.js ${f(p.valTfjsS)} s`);
   console.log(`    cache: ${p.cache}`);
 }
