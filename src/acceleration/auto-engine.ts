@@ -12,7 +12,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { createFeatureCache, type FeatureCache } from './feature-cache';
 import { createOnnxPrefixEngine, type OnnxPrefixEngine } from './onnx-prefix-engine';
-import type { FilePrefixEngine } from './prefix-batch';
+import { readsFiles, type FilePrefixEngine } from './prefix-batch';
 import { createTfjsPrefixEngine } from './tfjs-prefix-engine';
 import type { BatchSource, PrefixEngine, PrefixEngineMeta } from '../training/types';
 
@@ -125,11 +125,6 @@ export function racingPrefixEngine(a: PrefixEngine, b: PrefixEngine, onChoice?: 
     },
   };
   return files;
-}
-
-function readsFiles(engine: PrefixEngine): engine is FilePrefixEngine {
-  const e = engine as Partial<FilePrefixEngine>;
-  return e.cache !== undefined && typeof e.predictFiles === 'function' && typeof e.hasCached === 'function';
 }
 
 /**

@@ -59,7 +59,13 @@ function plans(source: BatchSource): source is PlanningBatchSource {
   return typeof s.nextPlan === 'function' && Array.isArray(s.imageShape) && s.classMode !== 'input';
 }
 
-function readsFiles(engine: PrefixEngine | null): engine is FilePrefixEngine {
+/**
+ * Whether `engine` can run batches given by their files with a feature cache ({@link FilePrefixEngine}).
+ *
+ * @param engine - any prefix engine, or null
+ * @returns true for the ONNX Runtime engine and the TF.js engine when they have a cache
+ */
+export function readsFiles(engine: PrefixEngine | null): engine is FilePrefixEngine {
   const e = engine as Partial<FilePrefixEngine> | null;
   return e !== null && e.cache !== undefined && typeof e.predictFiles === 'function' && typeof e.hasCached === 'function';
 }
