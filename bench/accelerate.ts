@@ -10,7 +10,10 @@
 //   predict  predictIterator over a folder of PNGs (decoding included, cold cache) vs raw ONNX Runtime
 //            running the whole model on in-memory tensors (every session warmed alike; rounds
 //            interleaved, medians), and a validation epoch (evaluate) cold vs warm feature cache,
-//            vs pure TF.js.
+//            vs pure TF.js;
+//   epoch-cache, epoch-nocache  two epochs of the walkthrough's fit on the full-size phantom (613
+//            augmented training images, 72 validation images) with and without the feature cache
+//            (skip with BENCH_EPOCHS=0).
 // Settings (environment): BENCH_BATCH (default 32, the walkthrough's), BENCH_STEPS timed train
 // steps after one warm-up step (default 3), BENCH_IMAGES images in the folder (default 64),
 // BENCH_ROUNDS interleaved prediction/raw rounds whose medians are reported (default 5),
@@ -28,6 +31,8 @@ import { initBackend } from '../src/runtime/backend';
 import { evaluate, fit, predictIterator, splitFrozenPrefix, type Batch, type BatchSource, type PrefixEngine } from '../src/training';
 import { walkthroughModel } from '../test/training/walkthrough-model';
 import { makeNoiseImageFolder } from './noise-folder';
+import { chestCtPhantom } from '../src/data/phantom';
+import { Callback } from '../src/training/callbacks/callback';
 
 const env = (name: string, fallback: number): number => {
   const v = Number(process.env[name]);
@@ -190,6 +195,40 @@ async function predictPhase(): Promise<void> {
   }
 }
 
+/**
+ * Two epochs of the walkthrough's fit on the full-size phantom (613 training images augmented as in
+ * the walkthrough, 72 validation images), with the feature cache (default engine) or without it
+ * (an ONNX Runtime engine with cache: false). Epoch and validation wall times per epoch.
+ */
+async function epochPhase(withCache: boolean): Promise<void> {
+  const report = await initBackend({ quiet: true });
+  const dir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'transferlab-epoch-'));
+  try {
+    const data = await chestCtPhantom({ dest: dir, zip: false, splits: ['train', 'valid'], quiet: true });
+    const model = await walkthrough();
+    const train = new ImageDataGenerator({ rescale: 1 / 255, shearRange: 0.2, zoomRange: 0.2, horizontalFlip: true })
+      .flowFromDirectory(path.join(data.root, 'train'), { targetSize: [SIZE, SIZE], batchSize: BATCH, seed: 1, verbose: false });
+    const valid = new ImageDataGenerator({ rescale: 1 / 255 }).flowFromDirectory(path.join(data.root, 'valid'), { targetSize: [SIZE, SIZE], batchSize: BATCH, shuffle: false, verbose: false });
+    const prefix = splitFrozenPrefix(model).prefix as tf.LayersModel;
+    const engine = withCache ? undefined : await createOnnxPrefixEngine(prefix, { cache: false });
+    const epochS: number[] = [];
+    const valS: number[] = [];
+    let epochStart = 0;
+    let valStart = 0;
+    class Clock extends Callback {
+      override async onEpochBegin(): Promise<void> { epochStart = performance.now(); }
+      override async onTestBegin(): Promise<void> { valStart = performance.now(); }
+      override async onTestEnd(): Promise<void> { valS.push((performance.now() - valStart) / 1000); }
+      override async onEpochEnd(): Promise<void> { epochS.push((performance.now() - epochStart) / 1000); }
+    }
+    await fit(model, train, { epochs: 2, validationData: valid, verbose: 0, seed: 1, prefixEngine: engine, callbacks: [new Clock()] });
+    engine?.dispose();
+    emit({ phase: withCache ? 'epoch-cache' : 'epoch-nocache', backend: report.line.replace(/ — .*/, ''), trainImages: train.samples, validImages: valid.samples, epoch1S: epochS[0] as number, epoch2S: epochS[1] as number, val1S: valS[0] as number, val2S: valS[1] as number });
+  } finally {
+    await fs.promises.rm(dir, { recursive: true, force: true });
+  }
+}
+
 const TORCH_SCRIPT = String.raw`
 import json, os, resource, sys, time, torch, torchvision
 torch.set_num_threads(len(os.sched_getaffinity(0)))
@@ -232,6 +271,7 @@ async function main(): Promise<void> {
   const phase = process.argv[2];
   if (phase === 'tfjs' || phase === 'onnx') return trainPhase(phase === 'onnx');
   if (phase === 'predict') return predictPhase();
+  if (phase === 'epoch-cache' || phase === 'epoch-nocache') return epochPhase(phase === 'epoch-cache');
   const f = (v: unknown, d = 2) => (typeof v === 'number' ? v.toFixed(d) : String(v));
   console.log(`accelerate bench: ${SIZE}x${SIZE}, batch ${BATCH}, ${STEPS} timed train steps after 1 warm-up, ${IMAGES} images for prediction; ${os.availableParallelism()} cores, load ${os.loadavg()[0]?.toFixed(1)}`);
   const a = child([__filename, 'tfjs']);
@@ -258,6 +298,15 @@ async function main(): Promise<void> {
   console.log(`predictIterator over ${IMAGES} PNGs   ${f(p.predictImgPerS)} img/s (median of ${p.rounds}, cache cleared each time) = ${f((p.predictImgPerS as number) / raw)}× the faster raw whole model, ${f((p.predictImgPerS as number) / (p.rawPrefixImgPerS as number))}× the raw prefix; first call of the process ${f(p.predictFirstImgPerS)} img/s (${f((p.predictFirstImgPerS as number) / raw)}×); peak RSS ${p.peakRssMiB} MiB`);
   console.log(`validation epoch (${IMAGES} images)  cold cache ${f(p.valColdS)} s, warm cache ${f(p.valWarmS)} s (${f((p.valColdS as number) / (p.valWarmS as number), 1)}× faster), pure TF.js ${f(p.valTfjsS)} s`);
   console.log(`    cache: ${p.cache}`);
+  if (process.env.BENCH_EPOCHS === '0') return;
+  for (const name of ['epoch-cache', 'epoch-nocache']) {
+    const e = child([__filename, name]);
+    if (typeof e === 'string') {
+      console.log(`${name}: ${e}`);
+      continue;
+    }
+    console.log(`full-size phantom epochs, ${name === 'epoch-cache' ? 'feature cache on ' : 'feature cache off'} (${e.trainImages} augmented training + ${e.validImages} validation images): epoch 1 ${f(e.epoch1S, 1)} s (validation ${f(e.val1S)} s), epoch 2 ${f(e.epoch2S, 1)} s (validation ${f(e.val2S)} s) = ${f((e.trainImages as number) / ((e.epoch2S as number) - (e.val2S as number)), 1)} training img/s; peak RSS ${e.peakRssMiB} MiB`);
+  }
 }
 
 main().catch((error: unknown) => {
