@@ -17,7 +17,7 @@
 // Settings (environment): BENCH_BATCH (default 32, the walkthrough's), BENCH_STEPS timed train
 // steps after one warm-up step (default 3), BENCH_IMAGES images in the folder (default 64),
 // BENCH_ROUNDS interleaved prediction/raw rounds whose medians are reported (default 5),
-// BENCH_SIZE (default 224). Weights are random (weights: null): speed does not depend on them.
+// BENCH_SIZE (default 224), BENCH_WORKERS image threads for prediction (default: the iterator's). Weights are random (weights: null): speed does not depend on them.
 //
 // Run: npx tsc -p tsconfig.test.json && node .build/bench/accelerate.js
 import { spawnSync } from 'node:child_process';
@@ -132,7 +132,8 @@ async function predictPhase(): Promise<void> {
   try {
     await makeNoiseImageFolder(dir, IMAGES);
     const gen = new ImageDataGenerator({ rescale: 1 / 255 });
-    const flow = () => gen.flowFromDirectory(dir, { targetSize: [SIZE, SIZE], batchSize: BATCH, shuffle: false, verbose: false });
+    const workers = process.env.BENCH_WORKERS === undefined ? undefined : Number(process.env.BENCH_WORKERS);
+    const flow = () => gen.flowFromDirectory(dir, { targetSize: [SIZE, SIZE], batchSize: BATCH, shuffle: false, verbose: false, workers });
     const prefix = splitFrozenPrefix(model).prefix as tf.LayersModel;
     const engine = (await autoPrefixEngine(model, prefix, undefined, { verbose: false })) as PrefixEngine;
     // Raw ONNX Runtime on in-memory tensors, no decoding, no cache: the whole model (what prediction
