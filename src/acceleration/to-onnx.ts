@@ -98,10 +98,21 @@ class Converter {
     throw new OnnxConversionError(layer.name, layer.getClassName(), reason);
   }
 
+  /**
+   * The call of `layer` that belongs to this model. A layer may have calls in other models too (the
+   * tail of `splitFrozenPrefix` re-applies the original layers); only one call inside the model is
+   * supported.
+   */
+  private nodeOf(layer: AnyLayer): AnyLayer['inboundNodes'][number] | undefined {
+    const keys = (this.model as unknown as { containerNodes?: Set<string> }).containerNodes;
+    const mine = layer.inboundNodes.filter((_, i) => keys === undefined || keys.has(`${layer.name}_ib-${i}`));
+    if (mine.length > 1) this.fail(layer, 'shared layers (called more than once) are not supported');
+    return mine[0];
+  }
+
   private inputsOf(layer: AnyLayer): Value[] {
-    const node = layer.inboundNodes[0];
+    const node = this.nodeOf(layer);
     if (!node) this.fail(layer, 'the layer is not connected');
-    if (layer.inboundNodes.length > 1) this.fail(layer, 'shared layers (called more than once) are not supported');
     return node.inboundLayers.map((l) => {
       const v = this.values.get(l.name);
       if (!v) this.fail(layer, `its input '${l.name}' was not converted (nested models are not supported: convert a flat model)`);
@@ -123,7 +134,7 @@ class Converter {
   convert(): void {
     const m = this.model;
     for (const layer of m.layers) {
-      for (const l of layer.inboundNodes[0]?.inboundLayers ?? []) {
+      for (const l of this.nodeOf(layer)?.inboundLayers ?? []) {
         this.consumers.set(l.name, [...(this.consumers.get(l.name) ?? []), layer]);
       }
     }

@@ -129,3 +129,23 @@ test('unsupported layers fail with OnnxConversionError naming the layer', () => 
   assert.throws(() => toOnnx(model), (e: unknown) => e instanceof OnnxConversionError && e.layerName === 'up' && /^Cannot convert layer 'up' \(UpSampling2D\) to ONNX: layer class not supported; supported: InputLayer, Conv2D/.test(e.message));
   model.dispose();
 });
+
+test('converts a model whose layers are also called in another model (the tail of a split), and refuses a layer called twice inside it', async () => {
+  const input = tf.input({ shape: [6, 6, 2] });
+  const conv = tf.layers.conv2d({ filters: 3, kernelSize: 3, padding: 'same', name: 'c' });
+  const bn = new TransferlabBatchNormalization({ name: 'bn' });
+  const dense = tf.layers.dense({ units: 2, activation: 'softmax', name: 'd' });
+  const first = tf.model({ inputs: input, outputs: dense.apply(tf.layers.flatten({ name: 'f' }).apply(bn.apply(conv.apply(input)))) as tf.SymbolicTensor });
+  randomizeWeights(first, 5);
+  // A second model re-applying the same layer objects to a new input: each layer now has two calls.
+  const again = tf.input({ shape: [6, 6, 2] });
+  const second = tf.model({ inputs: again, outputs: dense.apply(tf.layers.flatten({ name: 'f2' }).apply(bn.apply(conv.apply(again)))) as tf.SymbolicTensor });
+  assert.equal((conv as unknown as { inboundNodes: unknown[] }).inboundNodes.length, 2);
+  assert.ok((await compare(second, [2, 6, 6, 2], 3)) <= 1e-5);
+  assert.ok((await compare(first, [2, 6, 6, 2], 4)) <= 1e-5);
+  // The same layer twice inside one model is still refused.
+  const x = tf.input({ shape: [4] });
+  const shared = tf.layers.dense({ units: 4, name: 'shared' });
+  const twice = tf.model({ inputs: x, outputs: shared.apply(shared.apply(x)) as tf.SymbolicTensor });
+  assert.throws(() => toOnnx(twice), (e: unknown) => e instanceof OnnxConversionError && e.layerName === 'shared' && /called more than once/.test(e.message));
+});
