@@ -25,14 +25,29 @@ export interface CachedPrefixOutputsArgs {
   filepaths: string[];
   /** See `DirectoryIterator.preprocessingKey`. */
   preprocessingKey: string;
-  /** Computes the outputs of the samples at `misses` (batch positions, ascending), in that order. */
-  compute(misses: number[]): Promise<PrefixRunOutput[]>;
+  /**
+   * Computes the outputs of the samples at `misses` (batch positions, ascending), in that order:
+   * one list of cut-tensor outputs per chunk of consecutive misses, chunks in order.
+   */
+  compute(misses: number[]): Promise<PrefixRunOutput[][]>;
 }
 
 function product(dims: ReadonlyArray<number>): number {
   return dims.reduce((a, b) => a * b, 1);
 }
 
+/**
+ * One tensor per cut tensor from outputs computed in chunks (concatenated along the batch in the
+ * backend, which reuses its memory, rather than in a new JavaScript array).
+ *
+ * @param parts - per chunk, one output per cut tensor
+ * @returns one tensor per cut tensor; the caller disposes them
+ */
+export function tensorsFromChunks(parts: PrefixRunOutput[][]): tf.Tensor[] {
+  const first = parts[0] as PrefixRunOutput[];
+  if (parts.length === 1) return first.map((o) => tf.tensor(o.data, o.dims));
+  return first.map((_, k) => tf.tidy(() => tf.concat(parts.map((part) => tf.tensor((part[k] as PrefixRunOutput).data, (part[k] as PrefixRunOutput).dims)), 0)));
+}
 /**
  * Prefix outputs of a batch given by its files, computing only what the cache lacks.
  *
@@ -50,23 +65,26 @@ export async function cachedPrefixOutputs(args: CachedPrefixOutputsArgs): Promis
   const found: Array<CachedFeatures | undefined> = cache ? await Promise.all(keys.map((k) => (k === undefined ? undefined : cache.get(k)))) : keys.map(() => undefined);
   const misses = found.flatMap((f, i) => (f === undefined ? [i] : []));
   if (misses.length > 0) {
-    const outs = await args.compute(misses);
-    if (misses.length === n && cache === undefined) return outs.map((o) => tf.tensor(o.data, o.dims)); // nothing to store: no copies
-    const shapes = outs.map((o) => o.dims.slice(1));
+    const parts = await args.compute(misses);
+    if (misses.length === n && cache === undefined) return tensorsFromChunks(parts); // nothing to store
+    // Entries are views into the chunks' outputs (no copies); an entry keeps its chunk's buffer alive.
+    const shapes = (parts[0] as PrefixRunOutput[]).map((o) => o.dims.slice(1));
     const sizes = shapes.map(product);
-    await Promise.all(misses.map(async (i, j) => {
-      const features: CachedFeatures = { shapes, data: outs.map((o, k) => o.data.slice(j * (sizes[k] as number), (j + 1) * (sizes[k] as number))) };
-      found[i] = features;
-      const k = keys[i];
-      if (cache && k !== undefined) await cache.set(k, features);
-    }));
-    if (misses.length === n) return outs.map((o) => tf.tensor(o.data, o.dims)); // the batch in order: no reassembly
+    const stores: Array<Promise<void>> = [];
+    let j = 0;
+    for (const part of parts) {
+      const rows = (part[0] as PrefixRunOutput).dims[0] as number;
+      for (let r = 0; r < rows; r++, j++) {
+        const i = misses[j] as number;
+        const features: CachedFeatures = { shapes, data: part.map((o, k) => o.data.subarray(r * (sizes[k] as number), (r + 1) * (sizes[k] as number))) };
+        found[i] = features;
+        const key = keys[i];
+        if (cache && key !== undefined) stores.push(cache.set(key, features));
+      }
+    }
+    await Promise.all(stores);
+    if (misses.length === n) return tensorsFromChunks(parts); // the batch in order: no reassembly
   }
   const first = found[0] as CachedFeatures;
-  return first.shapes.map((shape, k) => {
-    const size = product(shape);
-    const data = new Float32Array(n * size);
-    found.forEach((f, i) => data.set((f as CachedFeatures).data[k] as Float32Array, i * size));
-    return tf.tensor(data, [n, ...shape]);
-  });
+  return first.shapes.map((shape, k) => tf.tidy(() => tf.concat(found.map((f) => tf.tensor((f as CachedFeatures).data[k] as Float32Array, [1, ...shape])), 0)));
 }

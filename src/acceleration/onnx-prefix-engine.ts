@@ -16,7 +16,7 @@ import * as os from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import type * as Ort from 'onnxruntime-node';
 import { PrefixEngineStaleError } from './errors';
-import { cachedPrefixOutputs } from './cached-outputs';
+import { cachedPrefixOutputs, tensorsFromChunks } from './cached-outputs';
 import type { FeatureCache } from './feature-cache';
 import { OnnxWorkerSession, type OnnxRunOutput } from './onnx-worker-session';
 import { toOnnx } from './to-onnx';
@@ -99,6 +99,8 @@ export class OnnxPrefixEngine implements PrefixEngine {
   private trainable: boolean[] = [];
   private fingerprintValue = '';
   private disposed = false;
+  /** Batches between the start and the end of `runFiles` (see `runChunks`'s ramp). */
+  private filesInProgress = 0;
   private readonly counters: OnnxPrefixEngineStats = { batches: 0, runs: 0, samples: 0, rebuilds: 0 };
 
   /** Use {@link createOnnxPrefixEngine}. */
@@ -241,8 +243,9 @@ export class OnnxPrefixEngine implements PrefixEngine {
    * @param pixelsOf - resolves to the pixels of images `from..to-1`, in an array the engine owns
    * @param ramp - images still to be decoded: the first chunks are smaller (a quarter, then half
    *   of `chunkSize`), so that ONNX Runtime starts after a few images rather than a whole chunk
+   * @returns per chunk, in order, one output per cut tensor (not concatenated: see `tensorsFromChunks`)
    */
-  private async runChunks(n: number, sampleShape: number[], pixelsOf: (from: number, to: number) => Promise<Float32Array>, ramp = false): Promise<OnnxRunOutput[]> {
+  private async runChunks(n: number, sampleShape: number[], pixelsOf: (from: number, to: number) => Promise<Float32Array>, ramp = false): Promise<OnnxRunOutput[][]> {
     const bounds: Array<[number, number]> = [];
     const sizes = ramp ? [Math.ceil(this.chunkSize / 4), Math.ceil(this.chunkSize / 4), Math.ceil(this.chunkSize / 2)] : [];
     for (let from = 0; from < n; ) {
@@ -253,19 +256,7 @@ export class OnnxPrefixEngine implements PrefixEngine {
     const inputs = bounds.map(([from, to]) => pixelsOf(from, to));
     const runs = inputs.map((pixels, i) => pixels.then((p) => this.run(p, [(bounds[i] as [number, number])[1] - (bounds[i] as [number, number])[0], ...sampleShape])));
     runs.forEach((r) => r.catch(() => undefined)); // the first failure surfaces below; the rest must not go unhandled
-    const parts = await Promise.all(runs);
-    if (parts.length === 1) return parts[0] as OnnxRunOutput[];
-    return (parts[0] as OnnxRunOutput[]).map((first, k) => {
-      const size = product(first.dims.slice(1));
-      const data = new Float32Array(n * size);
-      let at = 0;
-      for (const part of parts) {
-        const d = (part[k] as OnnxRunOutput).data;
-        data.set(d, at);
-        at += d.length;
-      }
-      return { data, dims: [n, ...first.dims.slice(1)] };
-    });
+    return Promise.all(runs);
   }
 
   /**
@@ -288,8 +279,7 @@ export class OnnxPrefixEngine implements PrefixEngine {
       await this.ensureFresh();
       this.counters.batches++;
       // A chunk is copied out (a copy the worker thread takes over) unless it is the whole batch on this thread.
-      const outs = await this.runChunks(n, sampleShape, async (from, to) => (this.remote === undefined && from === 0 && to === n ? pixels : pixels.slice(from * size, to * size)));
-      return outs.map((o) => tf.tensor(o.data, o.dims));
+      return tensorsFromChunks(await this.runChunks(n, sampleShape, async (from, to) => (this.remote === undefined && from === 0 && to === n ? pixels : pixels.slice(from * size, to * size))));
     }
     return this.runFiles(filepaths, key, sampleShape, async (positions) => {
       if (positions.length === n && positions.every((p, i) => p === i)) return this.remote ? pixels.slice() : pixels;
@@ -334,13 +324,21 @@ export class OnnxPrefixEngine implements PrefixEngine {
   private async runFiles(filepaths: string[], preprocessingKey: string, sampleShape: number[], load: (positions: number[]) => Promise<Float32Array>, ramp: boolean): Promise<tf.Tensor[]> {
     await this.ensureFresh();
     this.counters.batches++;
-    return cachedPrefixOutputs({
-      cache: this.cache,
-      fingerprint: this.fingerprintValue,
-      filepaths,
-      preprocessingKey,
-      compute: (misses) => this.runChunks(misses.length, sampleShape, (from, to) => load(misses.slice(from, to)), ramp),
-    });
+    // Small first chunks only help when ONNX Runtime would otherwise wait: not when another batch
+    // is in progress (its chunks keep it busy), where they would only add runs (~6 ms each).
+    const idle = this.filesInProgress === 0;
+    this.filesInProgress++;
+    try {
+      return await cachedPrefixOutputs({
+        cache: this.cache,
+        fingerprint: this.fingerprintValue,
+        filepaths,
+        preprocessingKey,
+        compute: (misses) => this.runChunks(misses.length, sampleShape, (from, to) => load(misses.slice(from, to)), ramp && idle),
+      });
+    } finally {
+      this.filesInProgress--;
+    }
   }
 
 

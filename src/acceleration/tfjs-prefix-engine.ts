@@ -114,12 +114,12 @@ export class TfjsPrefixEngine implements FilePrefixEngine {
       fingerprint,
       filepaths,
       preprocessingKey,
-      compute: async (misses): Promise<PrefixRunOutput[]> => {
+      compute: async (misses): Promise<PrefixRunOutput[][]> => {
         const x = tf.tensor4d(await load(misses), [misses.length, ...sampleShape] as [number, number, number, number]);
         const outs = this.apply(x);
         x.dispose();
         try {
-          return await Promise.all(outs.map(async (o) => ({ data: (await o.data()) as Float32Array, dims: o.shape })));
+          return [await Promise.all(outs.map(async (o) => ({ data: (await o.data()) as Float32Array, dims: o.shape })))];
         } finally {
           tf.dispose(outs);
         }
