@@ -33,16 +33,13 @@ import { walkthroughModel } from '../test/training/walkthrough-model';
 import { makeNoiseImageFolder } from './noise-folder';
 import { chestCtPhantom } from '../src/data/phantom';
 import { Callback } from '../src/training/callbacks/callback';
+import { envInt } from './env';
 
-const env = (name: string, fallback: number): number => {
-  const v = Number(process.env[name]);
-  return Number.isFinite(v) && v > 0 ? Math.floor(v) : fallback;
-};
-const BATCH = env('BENCH_BATCH', 32);
-const STEPS = env('BENCH_STEPS', 3);
-const IMAGES = env('BENCH_IMAGES', 64);
-const ROUNDS = env('BENCH_ROUNDS', 5);
-const SIZE = env('BENCH_SIZE', 224);
+const BATCH = envInt('BENCH_BATCH', 32);
+const STEPS = envInt('BENCH_STEPS', 3);
+const IMAGES = envInt('BENCH_IMAGES', 64);
+const ROUNDS = envInt('BENCH_ROUNDS', 5);
+const SIZE = envInt('BENCH_SIZE', 224);
 
 type Result = Record<string, number | string>;
 

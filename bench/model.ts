@@ -9,11 +9,7 @@
 // Run: npx tsc -p tsconfig.test.json && node .build/bench/model.js
 import * as tf from '@tensorflow/tfjs';
 import { walkthroughModel } from '../test/training/walkthrough-model';
-
-const env = (name: string, fallback: number) => {
-  const v = Number(process.env[name]);
-  return Number.isFinite(v) && v > 0 ? Math.floor(v) : fallback;
-};
+import { envInt } from './env';
 
 let peakRss = 0;
 const sample = () => {
@@ -60,9 +56,9 @@ async function imagesPerSecond(model: tf.LayersModel, batch: number, size: numbe
 
 async function main(): Promise<void> {
   const backend = await setupBackend();
-  const size = env('BENCH_SIZE', 224);
-  const batch = env('BENCH_BATCH', 8);
-  const iterations = env('BENCH_ITERS', 2);
+  const size = envInt('BENCH_SIZE', 224);
+  const batch = envInt('BENCH_BATCH', 8);
+  const iterations = envInt('BENCH_ITERS', 2);
   const timer = setInterval(sample, 50);
   const model = await walkthroughModel(size);
   try {

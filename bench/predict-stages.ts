@@ -20,15 +20,12 @@ import { initBackend } from '../src/runtime/backend';
 import { predictIterator, splitFrozenPrefix } from '../src/training';
 import { walkthroughModel } from '../test/training/walkthrough-model';
 import { makeNoiseImageFolder } from './noise-folder';
+import { envInt } from './env';
 
-const env = (name: string, fallback: number): number => {
-  const v = Number(process.env[name]);
-  return Number.isFinite(v) && v > 0 ? Math.floor(v) : fallback;
-};
-const BATCH = env('BENCH_BATCH', 32);
-const IMAGES = env('BENCH_IMAGES', 64);
-const SIZE = env('BENCH_SIZE', 224);
-const ROUNDS = env('BENCH_ROUNDS', 2);
+const BATCH = envInt('BENCH_BATCH', 32);
+const IMAGES = envInt('BENCH_IMAGES', 64);
+const SIZE = envInt('BENCH_SIZE', 224);
+const ROUNDS = envInt('BENCH_ROUNDS', 2);
 
 const totals = new Map<string, number>();
 const t0 = performance.now();

@@ -15,14 +15,11 @@ import * as tf from '@tensorflow/tfjs';
 import { fit } from '../src/training/fit';
 import { Callback } from '../src/training/callbacks/callback';
 import type { Batch, BatchSource } from '../src/training/types';
+import { envInt } from './env';
 
-const env = (name: string, fallback: number): number => {
-  const v = Number(process.env[name]);
-  return Number.isFinite(v) && v > 0 ? Math.floor(v) : fallback;
-};
-const SIZE = env('BENCH_SIZE', 224);
-const BATCH = env('BENCH_BATCH', 8);
-const STEPS = env('BENCH_STEPS', 2);
+const SIZE = envInt('BENCH_SIZE', 224);
+const BATCH = envInt('BENCH_BATCH', 8);
+const STEPS = envInt('BENCH_STEPS', 2);
 
 async function setupBackend(): Promise<string> {
   const wanted = process.env.TRANSFERLAB_BACKEND;
