@@ -32,7 +32,12 @@ export interface CachedPrefixOutputsArgs {
   compute(misses: number[]): Promise<PrefixRunOutput[][]>;
 }
 
-function product(dims: ReadonlyArray<number>): number {
+/**
+ * Number of values in a tensor of these dims.
+ *
+ * @returns the product of `dims` (1 for none)
+ */
+export function product(dims: ReadonlyArray<number>): number {
   return dims.reduce((a, b) => a * b, 1);
 }
 

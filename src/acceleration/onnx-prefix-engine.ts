@@ -16,10 +16,11 @@ import * as os from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import type * as Ort from 'onnxruntime-node';
 import { PrefixEngineStaleError } from './errors';
-import { cachedPrefixOutputs, tensorsFromChunks } from './cached-outputs';
+import { cachedPrefixOutputs, product, tensorsFromChunks } from './cached-outputs';
 import type { FeatureCache } from './feature-cache';
 import { OnnxWorkerSession, type OnnxRunOutput } from './onnx-worker-session';
 import { toOnnx } from './to-onnx';
+import { sameStorage, weightStorage } from './weight-storage';
 import type { PrefixEngine, PrefixEngineMeta } from '../training/types';
 import { checkInteger } from '../util/validate';
 
@@ -71,15 +72,6 @@ export function loadOnnxRuntime(): typeof Ort {
   return ortModule;
 }
 
-type Variable = { dataId: object };
-
-function storageOf(prefix: tf.LayersModel): object[] {
-  return prefix.weights.map((w) => (w.read() as unknown as Variable).dataId);
-}
-
-function product(dims: ReadonlyArray<number>): number {
-  return dims.reduce((a, b) => a * b, 1);
-}
 
 /**
  * Runs a frozen prefix on ONNX Runtime. Create with {@link createOnnxPrefixEngine}.
@@ -183,7 +175,7 @@ export class OnnxPrefixEngine implements PrefixEngine {
     this.session = session;
     this.remote = remote;
     this.outputOrder = order;
-    this.storage = storageOf(this.prefix);
+    this.storage = weightStorage(this.prefix);
     this.trainable = this.prefix.layers.map((l) => l.trainable);
     this.fingerprintValue = fingerprint;
     if (oldRemote !== undefined && oldRemote !== remote) oldRemote.terminate();
@@ -202,8 +194,7 @@ export class OnnxPrefixEngine implements PrefixEngine {
         throw new PrefixEngineStaleError(layer.name, `layer '${layer.name}' of the frozen prefix is trainable now (unfrozen), so it must train in TF.js. Split again (fit does this by itself when prefixEngine is not given) and create a new engine for the new prefix, or freeze the layer again.`);
       }
     });
-    const now = storageOf(this.prefix);
-    if (now.length !== this.storage.length || now.some((id, i) => id !== this.storage[i])) {
+    if (!sameStorage(weightStorage(this.prefix), this.storage)) {
       this.counters.rebuilds++;
       await this.build();
     } else if (this.remote !== undefined && !this.remote.alive) {

@@ -14,6 +14,7 @@ import { createHash } from 'node:crypto';
 import * as tf from '@tensorflow/tfjs';
 import { cachedPrefixOutputs, type PrefixRunOutput } from './cached-outputs';
 import type { FeatureCache } from './feature-cache';
+import { sameStorage, weightStorage } from './weight-storage';
 import type { FilePrefixEngine } from './prefix-batch';
 import type { PrefixEngineMeta } from '../training/types';
 
@@ -22,8 +23,6 @@ export interface TfjsPrefixEngineArgs {
   /** Per-image cache of prefix outputs for deterministic batches, or false. Default false (none). */
   cache?: FeatureCache | false;
 }
-
-type Variable = { dataId: object };
 
 /** Runs a frozen prefix on TF.js. Create with {@link createTfjsPrefixEngine}. */
 export class TfjsPrefixEngine implements FilePrefixEngine {
@@ -44,8 +43,8 @@ export class TfjsPrefixEngine implements FilePrefixEngine {
 
   /** Re-hashes the prefix when a weight's storage changed since the last hash. */
   private async refresh(): Promise<string> {
-    const now = this.prefix.weights.map((w) => (w.read() as unknown as Variable).dataId);
-    if (now.length === this.storage.length && now.every((id, i) => id === this.storage[i]) && this.fingerprintValue !== '') return this.fingerprintValue;
+    const now = weightStorage(this.prefix);
+    if (sameStorage(now, this.storage) && this.fingerprintValue !== '') return this.fingerprintValue;
     const hash = createHash('sha256').update(JSON.stringify(this.prefix.toJSON(null, false)));
     for (const w of this.prefix.weights) {
       const values = (await w.read().data()) as Float32Array;
