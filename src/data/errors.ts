@@ -45,6 +45,36 @@ export class DownloadError extends Error {
   }
 }
 
+/**
+ * A download did not finish within its overall deadline (`deadlineMs`), whatever the server did
+ * (stalled, trickled, kept failing). The partial `.part` file, if any, is kept for a later resume;
+ * nothing is at the destination.
+ */
+export class DownloadTimeoutError extends DownloadError {
+  /** The deadline that passed, in ms. */
+  readonly deadlineMs: number;
+  constructor(message: string, url: string, deadlineMs: number) {
+    super(message, url);
+    this.name = 'DownloadTimeoutError';
+    this.deadlineMs = deadlineMs;
+  }
+}
+
+/**
+ * The server answered with something other than the file asked for: an HTML page (a login or
+ * error page sent with `200`), a file without the expected signature (zip, HDF5), or a compressed
+ * body that was not asked for. Not retried; nothing is saved or marked complete.
+ */
+export class UnexpectedContentError extends DownloadError {
+  /** The destination that was not written. */
+  readonly path: string;
+  constructor(message: string, url: string, path: string, status?: number) {
+    super(message, url, status);
+    this.name = 'UnexpectedContentError';
+    this.path = path;
+  }
+}
+
 /** Kaggle credentials are missing, malformed or unreadable. Never contains the key. */
 export class CredentialsError extends Error {
   /** The file involved, when the problem is a file. */

@@ -22,7 +22,7 @@ import { pipeline } from 'node:stream/promises';
 import type { ProgressMode } from '../runtime/progress';
 import { checkOneOf, checkString, invalidParameterError } from '../util/validate';
 import { extractArchive } from './archive';
-import { downloadFile, type RetryArgs } from './download';
+import { downloadFile, type DownloadFileArgs, type ExpectedContent, type RetryArgs } from './download';
 import { HashMismatchError, redactUrl } from './errors';
 import type { FileLockArgs } from './lock';
 
@@ -53,6 +53,16 @@ export interface GetFileArgs {
   retry?: RetryArgs;
   /** Milliseconds without socket activity before an attempt fails. Default 60000. */
   timeoutMs?: number;
+  /** Overall time limit of the download (see `DownloadFileArgs.deadlineMs`). Default 3 600 000 (1 hour). */
+  deadlineMs?: number;
+  /** Minimum speed of an attempt (see `DownloadFileArgs.minSpeed`). Default 1024 bytes/s over 30 s. */
+  minSpeed?: DownloadFileArgs['minSpeed'];
+  /**
+   * What the file must be before it is cached (see `ExpectedContent`); a cached copy that fails the
+   * check is downloaded again. Default: `'zip'` with `extract`, else `'auto'` (`.zip` and `.h5`
+   * names are checked for their signature; no file may be an HTML page).
+   */
+  expect?: ExpectedContent;
   /** Environment read for `KERAS_HOME` and proxy variables. Default `process.env`. */
   env?: NodeJS.ProcessEnv;
   /** Force a progress mode. */
@@ -131,7 +141,10 @@ async function exists(p: string): Promise<boolean> {
  * @throws {TypeError} for a bad argument (a path in `fname`, a bad `hashAlgorithm`)
  * @throws {HashMismatchError} when the downloaded bytes do not match `fileHash` (the partial file is
  *   deleted; the message names the URL, expected and actual hash)
- * @throws {DownloadError} when the transfer fails after the retries
+ * @throws {DownloadError} when the transfer fails after the retries (a `DownloadTimeoutError`
+ *   past `deadlineMs`), at once for a URL that is not http(s)
+ * @throws {UnexpectedContentError} when the server sends an HTML page or, for a zip/`.h5`, a file
+ *   without its signature (nothing is cached)
  * @example
  * const weights = await getFile(
  *   'inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5',
@@ -168,6 +181,9 @@ export async function getFile(fname: string | null | undefined, origin: string, 
   let name: string;
   if (provided) {
     name = fname;
+    if (name === '.' || name === '..') {
+      throw invalidParameterError('fname', "a file name (not '.' or '..', which name folders)", fname);
+    }
     if (name.includes('/') || name.includes(path.sep)) {
       throw invalidParameterError('fname', 'a file name without folders (use cacheDir/cacheSubdir to choose the folder)', fname);
     }
@@ -179,7 +195,7 @@ export async function getFile(fname: string | null | undefined, origin: string, 
       throw invalidParameterError('origin', 'an http(s) URL', redactUrl(origin));
     }
     name = path.posix.basename(parsed.pathname);
-    if (name === '') throw invalidParameterError('fname', `a file name (none can be derived from ${redactUrl(origin)})`, fname);
+    if (name === '' || name === '.' || name === '..') throw invalidParameterError('fname', `a file name (none can be derived from ${redactUrl(origin)})`, fname);
   }
 
   const extract = (args.extract ?? false) || (args.untar ?? false);
@@ -219,6 +235,10 @@ export async function getFile(fname: string | null | undefined, origin: string, 
     label: name,
     retry: args.retry,
     timeoutMs: args.timeoutMs,
+    deadlineMs: args.deadlineMs,
+    minSpeed: args.minSpeed,
+    // An archive to extract must be a zip (what extractArchive reads); otherwise judged by the name.
+    expect: args.expect ?? (extract ? 'zip' : 'auto'),
     env,
     ca: args.ca,
     progressMode: args.progressMode,

@@ -1,7 +1,8 @@
 // Public API of src/data, re-exported by src/index.ts. Filled in by the data work.
 export {};
-export { DownloadError, CredentialsError, KaggleApiError, UnauthorizedError, ForbiddenError, DatasetNotFoundError, HashMismatchError, redactUrl } from './errors';
-export { downloadFile, parseRetryAfter, type DownloadFileArgs, type DownloadFileResult, type RetryArgs, type FailedResponse } from './download';
+export { DownloadError, CredentialsError, KaggleApiError, UnauthorizedError, ForbiddenError, DatasetNotFoundError, HashMismatchError, DownloadTimeoutError, UnexpectedContentError, redactUrl } from './errors';
+export { downloadFile, parseRetryAfter, DOWNLOAD_DEFAULTS, type DownloadFileArgs, type DownloadFileResult, type RetryArgs, type FailedResponse } from './download';
+export { checkFileContent, resolveExpectedContent, HDF5_SIGNATURE, type ExpectedContent, type ContentKind } from './content-check';
 export { withFileLock, LockTimeoutError, type FileLockArgs } from './lock';
 export { proxyForUrl } from './proxy';
 export { findKaggleCredentials, hasKaggleCredentials, kaggleConfigCandidates, type KaggleCredentialsInfo, type FindKaggleCredentialsArgs } from './credentials';

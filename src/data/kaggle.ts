@@ -15,7 +15,7 @@ import type { ProgressMode } from '../runtime/progress';
 import { invalidParameterError } from '../util/validate';
 import { extractArchive } from './archive';
 import { loadKaggleCredentials } from './credentials';
-import { downloadFile, scrubSecrets, type RetryArgs } from './download';
+import { downloadFile, scrubSecrets, type DownloadFileArgs, type RetryArgs } from './download';
 import { DatasetNotFoundError, ForbiddenError, UnauthorizedError } from './errors';
 import type { FileLockArgs } from './lock';
 
@@ -42,6 +42,10 @@ export interface DatasetsDownloadArgs {
   retry?: RetryArgs;
   /** Milliseconds without socket activity before an attempt fails. Default 60000. */
   timeoutMs?: number;
+  /** Overall time limit of the download (see `DownloadFileArgs.deadlineMs`). Default 3 600 000 (1 hour). */
+  deadlineMs?: number;
+  /** Minimum speed of an attempt (see `DownloadFileArgs.minSpeed`). Default 1024 bytes/s over 30 s. */
+  minSpeed?: DownloadFileArgs['minSpeed'];
   /** Force a progress mode. Default: bar on a terminal, updating display in a notebook, lines in a log. */
   progressMode?: ProgressMode;
   /** Stream for progress bars and lines. Default `process.stderr`. */
@@ -119,7 +123,8 @@ async function readJson<T>(file: string): Promise<T | undefined> {
  * @throws {TypeError} when `dataset` is not `'owner/slug'`
  * @throws {CredentialsError} when no usable credentials are found
  * @throws {UnauthorizedError} (401), {ForbiddenError} (403), {DatasetNotFoundError} (404): not retried
- * @throws {DownloadError} when the transfer still fails after the retries
+ * @throws {DownloadError} when the transfer still fails after the retries (a `DownloadTimeoutError` past `deadlineMs`)
+ * @throws {UnexpectedContentError} when the answer is not a zip archive (e.g. an HTML login page); nothing is kept
  * @example
  * const { zipPath, extractedTo } = await datasetsDownload('mohamedhanyyy/chest-ctscan-images', {
  *   path: 'data', unzip: true,
@@ -168,6 +173,10 @@ export async function datasetsDownload(dataset: string, args: DatasetsDownloadAr
       label: `${slug}.zip`,
       retry: args.retry,
       timeoutMs: args.timeoutMs,
+      deadlineMs: args.deadlineMs,
+      minSpeed: args.minSpeed,
+      // A login or error page answered with 200 is refused, never recorded as the dataset.
+      expect: 'zip',
       env,
       ca: args.ca,
       progressMode: args.progressMode,
