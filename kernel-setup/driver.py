@@ -52,6 +52,7 @@ def unhandled_in(text):
             return _Report(rest)
     return None
 ANSI_RE = re.compile(r'\x1b\[[0-9;]*[A-Za-z]')
+ASYNC_ERROR_RE = re.compile(r'(?:UnhandledPromiseRejection|UncaughtException)\b')
 HEARTBEAT_SECONDS = 30.0
 
 
@@ -305,7 +306,10 @@ class Run:
             cell.execution_count = content.get('execution_count')
         seconds = round(time.monotonic() - start, 3)
         if content.get('status') != 'ok':
-            raise Failure('error', index, self.error_text(index, content))
+            text = self.error_text(index, content)
+            # The project's kernel (kernel-setup/kernel.js) fails the cell itself for a rejection or
+            # uncaught exception while it runs; its traceback starts with the kind.
+            raise Failure('unhandled' if ASYNC_ERROR_RE.match(text) else 'error', index, text)
         emit('cell_done', index=index, seconds=seconds, execution_count=cell.execution_count)
 
     def shell_reply(self, msg_id):

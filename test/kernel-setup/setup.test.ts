@@ -4,9 +4,9 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { packageRoot } from '../../src/cli/paths';
+import { kernelSpecModule, packageRoot } from '../../src/cli/paths';
 
-test('npm run setup registers the transferlab kernel for the user and checks it by running a cell', async () => {
+test("npm run setup registers this checkout's kernel and the notebooks' alias, and checks it by running a cell", async () => {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'transferlab-jupyter-'));
   try {
     const res = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
@@ -14,11 +14,16 @@ test('npm run setup registers the transferlab kernel for the user and checks it 
         resolve({ code: error === null ? 0 : Number(error.code), stdout, stderr }),
       );
     });
+    const name = kernelSpecModule().kernelNameFor(packageRoot());
     assert.equal(res.code, 0, res.stderr);
-    assert.match(res.stdout, /^Registered kernelspec 'transferlab' in /m);
-    assert.match(res.stdout, /^Kernel 'transferlab' ready: TypeScript 5\.0\.4 via tslab 1\.0\.22 \(node v\d+\.\d+\.\d+\)$/m);
-    const spec = JSON.parse(fs.readFileSync(path.join(dataDir, 'kernels', 'transferlab', 'kernel.json'), 'utf8'));
-    assert.deepEqual(spec.argv, [process.execPath, path.join(packageRoot(), 'node_modules', 'tslab', 'bin', 'tslab'), 'kernel', '--config-path', '{connection_file}']);
+    assert.ok(res.stdout.includes(`Registered kernelspec '${name}' in `), res.stdout);
+    assert.match(res.stdout, /^Registered kernelspec 'transferlab' \(the notebooks' kernel name\) in /m);
+    assert.ok(res.stdout.includes(`Kernel '${name}' ready: TypeScript 5.0.4 via tslab 1.0.22 (node v`), res.stdout);
+    for (const dir of [name, 'transferlab']) {
+      const spec = JSON.parse(fs.readFileSync(path.join(dataDir, 'kernels', dir, 'kernel.json'), 'utf8'));
+      assert.deepEqual(spec.argv, [process.execPath, path.join(packageRoot(), 'kernel-setup', 'kernel.js'), '--config-path', '{connection_file}']);
+      assert.deepEqual(spec.metadata, { transferlab: { root: packageRoot() } });
+    }
     assert.ok(fs.existsSync(fs.readFileSync(path.join(packageRoot(), '.cache', 'python-path'), 'utf8').trim()));
   } finally {
     fs.rmSync(dataDir, { recursive: true, force: true });
