@@ -13,11 +13,20 @@ import { pathToFileURL } from 'node:url';
 /** The part of h5wasm's API we use (kept loose: h5wasm's own types are ESM-only). */
 export interface H5Module {
   ready: Promise<unknown>;
-  File: new (filename: string, mode?: 'r' | 'w' | 'a') => H5File;
+  /**
+   * Opens or creates a file. `options.libver` sets HDF5's library version bounds (e.g.
+   * `['earliest', 'latest']`, h5py's default: superblock 0 and version-1 object headers).
+   */
+  File: new (filename: string, mode?: 'r' | 'w' | 'a', options?: { libver?: string | [string, string]; track_order?: boolean }) => H5File;
 }
 /** An attribute as h5wasm exposes it. */
 export interface H5Attribute {
   value: unknown;
+  /**
+   * HDF5's description of the stored type. For strings: `size` in bytes (fixed length), `vlen`,
+   * `cset` (0 ASCII, 1 UTF-8) and `strpad` (0 null-terminated, 1 null-padded, 2 space-padded).
+   */
+  metadata?: { type?: number; size?: number; vlen?: boolean; cset?: number; strpad?: number; shape?: number[] | null };
 }
 /** A group or file: children by path and attributes by name. */
 export interface H5Group {
@@ -26,6 +35,7 @@ export interface H5Group {
   get(name: string): H5Group | H5Dataset | null;
   create_group(name: string): H5Group;
   create_attribute(name: string, data: unknown, shape?: number[] | null, dtype?: string | null): void;
+  delete_attribute(name: string): number;
   create_dataset(args: { name: string; data: unknown; shape?: number[] | null; dtype?: string | null }): H5Dataset;
 }
 /** A dataset: shape and values. */
