@@ -18,7 +18,10 @@ export interface RunNotebookArgs {
   params?: Record<string, ParamValue>;
   /** Per-cell timeout in seconds, > 0; a cell's `metadata.timeout` overrides it. Default: 1800. */
   timeout?: number;
-  /** Folder for the executed notebook and its HTML, created when missing. Default: 'output' (relative to cwd). */
+  /**
+   * Folder for the executed notebook and its HTML, created when missing; the kernel gets it as
+   * `TRANSFERLAB_OUTPUT` (see `runFolder`). Default: 'output' (relative to cwd).
+   */
   output?: string;
   /**
    * Name of a kernelspec registered with Jupyter (e.g. by `npm run setup`). Default: undefined, which
@@ -154,7 +157,8 @@ export async function runNotebook(notebookPath: string, args: RunNotebookArgs = 
 
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'transferlab-run-'));
   try {
-    const env: NodeJS.ProcessEnv = { ...process.env, PYDEVD_DISABLE_FILE_VALIDATION: '1', PYTHONUNBUFFERED: '1' };
+    // TRANSFERLAB_OUTPUT tells the notebook (tl.runFolder) where this run's files belong.
+    const env: NodeJS.ProcessEnv = { ...process.env, PYDEVD_DISABLE_FILE_VALIDATION: '1', PYTHONUNBUFFERED: '1', TRANSFERLAB_OUTPUT: outDir };
     let kernelName = args.kernel;
     if (kernelName === undefined) {
       const ks = kernelSpecModule();

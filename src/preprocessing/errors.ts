@@ -38,3 +38,24 @@ export class DirectoryScanError extends Error {
     this.path = path;
   }
 }
+
+/**
+ * The images that directory iterators find differ from the images an archive extraction wrote
+ * (leftovers of an earlier run in the folder, or files missing), see `checkExtractedImages`.
+ */
+export class ExtractedImagesMismatchError extends Error {
+  override name = 'ExtractedImagesMismatchError';
+  /** The extraction's destination folder. */
+  readonly path: string;
+  /** Images the extraction wrote under the iterators' folders. */
+  readonly extracted: number;
+  /** Images the iterators found. */
+  readonly found: number;
+
+  constructor(message: string, details: { path: string; extracted: number; found: number }) {
+    super(message);
+    this.path = details.path;
+    this.extracted = details.extracted;
+    this.found = details.found;
+  }
+}

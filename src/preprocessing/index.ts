@@ -13,7 +13,8 @@ export {
   resampleAffine,
   transformMatrixOffsetCenter,
 } from './affine';
-export { ImageDecodeError, DirectoryScanError, type ImageDecodeProblem } from './errors';
+export { ImageDecodeError, DirectoryScanError, ExtractedImagesMismatchError, type ImageDecodeProblem } from './errors';
+export { checkExtractedImages, type ExtractedFiles, type ExtractedImagesReport, type IteratedImages } from './extracted-images';
 export {
   type ColorMode,
   type LoadImageOptions,

@@ -4,3 +4,5 @@ export * from './progress';
 export * from './backend';
 export { version } from './version';
 export { writeRunMetrics } from './run-metrics';
+export { parameters, PARAM_ENV_PREFIX, PARAMS_FILE_ENV, type ParametersArgs } from './parameters';
+export { runFolder, RUN_OUTPUT_ENV, type RunFolderArgs } from './run-folder';
