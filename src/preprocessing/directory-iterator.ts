@@ -48,8 +48,10 @@ export interface FlowFromDirectoryArgs {
   shuffle?: boolean;
   /** Seed for shuffling and augmentation; default: a random one. */
   seed?: number | null;
-  /** Follow symbolic links to subfolders; default false. */
+  /** Follow symbolic links to subfolders; default false. A link to a folder already listed (a loop) is skipped with a warning. */
   followLinks?: boolean;
+  /** Images with more pixels are reduced while decoding (see `LoadImageOptions.maxDecodePixels`); default from the machine's memory. */
+  maxDecodePixels?: number;
   /** `'training'` or `'validation'` with the generator's `validationSplit`; default null (all). */
   subset?: 'training' | 'validation' | null;
   /** Resize filter: `'nearest'` (default), `'bilinear'`, `'bicubic'`, `'lanczos'`, `'box'`, `'hamming'` (PIL-exact). */
@@ -148,15 +150,37 @@ interface Planned {
 /** Which positions of a planned batch to decode ahead: all, none, or those not skipped. */
 type StartPolicy = 'all' | 'none' | ((filepath: string) => boolean);
 
-function listDir(dir: string): fs.Dirent[] {
-  try {
-    return fs.readdirSync(dir, { withFileTypes: true });
-  } catch (err) {
-    throw new DirectoryScanError(dir, `${(err as Error).message}. Check the path (it should contain one subfolder per class).`, { cause: err });
-  }
+/** A folder entry with its name as bytes too (a name need not be valid UTF-8). */
+interface RawEntry {
+  /** The name decoded as UTF-8 (invalid bytes become U+FFFD): for sorting and messages. */
+  name: string;
+  /** The name's bytes, exactly as stored. */
+  bytes: Buffer;
+  /** True when `name` encodes back to `bytes` (then the string path opens the file). */
+  utf8: boolean;
+  entry: fs.Dirent;
 }
 
-function isDirectory(full: string, entry: fs.Dirent): boolean {
+/** Lists `dir` (given as bytes) by bytes, so names that are not valid UTF-8 survive; `shown` is for messages. */
+function listDir(dir: Buffer, shown: string): RawEntry[] {
+  let entries: fs.Dirent[];
+  try {
+    entries = fs.readdirSync(dir, { withFileTypes: true, encoding: 'buffer' }) as unknown as fs.Dirent[];
+  } catch (err) {
+    throw new DirectoryScanError(shown, `${(err as Error).message}. Check the path (it should contain one subfolder per class).`, { cause: err });
+  }
+  return entries.map((entry) => {
+    const bytes = entry.name as unknown as Buffer;
+    const name = bytes.toString('utf8');
+    return { name, bytes, utf8: Buffer.from(name, 'utf8').equals(bytes), entry };
+  });
+}
+
+function joinBytes(dir: Buffer, name: Buffer): Buffer {
+  return Buffer.concat([dir, Buffer.from(path.sep), name]);
+}
+
+function isDirectory(full: Buffer, entry: fs.Dirent): boolean {
   if (entry.isDirectory()) return true;
   if (entry.isSymbolicLink()) {
     try {
@@ -170,26 +194,52 @@ function isDirectory(full: string, entry: fs.Dirent): boolean {
 
 const byCodePoint = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
-/** Keras `_iter_valid_files`: (root, filename) pairs, roots sorted, files sorted within a root. */
-function iterValidFiles(directory: string, followLinks: boolean): Array<[string, string]> {
-  const roots: Array<[string, string[]]> = [];
-  const walk = (dir: string): void => {
-    const files: string[] = [];
-    for (const e of listDir(dir)) {
+/** One image found by {@link iterValidFiles}. */
+interface FoundFile {
+  /** The folder it is in (as printed). */
+  root: string;
+  /** Its name (as printed). */
+  name: string;
+  /** Its full path as bytes when the path is not valid UTF-8; null when `root/name` opens it. */
+  bytes: Buffer | null;
+}
+
+/**
+ * Keras `_iter_valid_files`: images under `directory`, roots sorted, files sorted within a root.
+ * Names are read as bytes. With `followLinks`, a folder already listed, reached again through a
+ * link (a loop such as `a/up -> ..`, or a second way to the same folder), is not entered again:
+ * its path is added to `skipped`.
+ */
+function iterValidFiles(directory: string, directoryBytes: Buffer, exact: boolean, followLinks: boolean, seen: Set<string>, skipped: string[]): FoundFile[] {
+  const roots: Array<[string, FoundFile[]]> = [];
+  const walk = (dir: string, bytes: Buffer, dirExact: boolean): void => {
+    const st = fs.statSync(bytes, { throwIfNoEntry: false });
+    if (st !== undefined) seen.add(`${st.dev}:${st.ino}`);
+    const files: FoundFile[] = [];
+    for (const e of listDir(bytes, dir)) {
       if (e.name.startsWith('.')) continue;
       const full = path.join(dir, e.name);
-      if (isDirectory(full, e)) {
-        if (followLinks || !e.isSymbolicLink()) walk(full);
+      const fullBytes = joinBytes(bytes, e.bytes);
+      const fullExact = dirExact && e.utf8;
+      if (isDirectory(fullBytes, e.entry)) {
+        if (!followLinks && e.entry.isSymbolicLink()) continue;
+        // Only a link can lead to a folder twice; any folder already listed is not entered again.
+        const target = fs.statSync(fullBytes, { throwIfNoEntry: false });
+        if (target === undefined || seen.has(`${target.dev}:${target.ino}`)) {
+          skipped.push(full);
+          continue;
+        }
+        walk(full, fullBytes, fullExact);
       } else {
-        files.push(e.name);
+        files.push({ root: dir, name: e.name, bytes: fullExact ? null : fullBytes });
       }
     }
     roots.push([dir, files]);
   };
-  walk(directory);
+  walk(directory, directoryBytes, exact);
   roots.sort((a, b) => byCodePoint(a[0], b[0]));
-  const out: Array<[string, string]> = [];
-  for (const [root, files] of roots) for (const f of files.sort(byCodePoint)) if (hasAllowedExtension(f)) out.push([root, f]);
+  const out: FoundFile[] = [];
+  for (const [, files] of roots) for (const f of files.sort((a, b) => byCodePoint(a.name, b.name))) if (hasAllowedExtension(f.name)) out.push(f);
   return out;
 }
 
@@ -214,8 +264,10 @@ export class DirectoryIterator {
   classes: Int32Array;
   /** Paths relative to `directory`, `'<class>/<file>'` with `/` separators. */
   filenames: string[];
-  /** `directory` joined with each filename. */
+  /** `directory` joined with each filename. A name that is not valid UTF-8 shows U+FFFD here; the file is still read by its bytes. */
   filepaths: string[];
+  /** Each file's path as bytes when it is not valid UTF-8 (then `filepaths` cannot open it), else null. */
+  private fileBytes: Array<Buffer | null>;
   /** Number of classes. */
   readonly numClasses: number;
   readonly batchSize: number;
@@ -256,6 +308,7 @@ export class DirectoryIterator {
       keepAspectRatio: args.keepAspectRatio,
       autoOrient: args.autoOrient,
       background: args.background,
+      maxDecodePixels: args.maxDecodePixels,
     });
     this.directory = directory;
     this.generator = generator;
@@ -284,25 +337,39 @@ export class DirectoryIterator {
     if (classNames !== null && (!Array.isArray(classNames) || !classNames.every((c) => typeof c === 'string'))) {
       throw invalidParameterError('classes', 'array of subfolder names', classNames);
     }
+    const directoryBytes = Buffer.from(directory);
+    // Class folders by bytes: a folder whose name is not valid UTF-8 is still read (its class name shows U+FFFD).
+    const classDirs = new Map<string, { bytes: Buffer; exact: boolean }>();
     if (classNames === null || classNames.length === 0) {
-      classNames = listDir(directory)
-        .filter((e) => !e.name.startsWith('.') && isDirectory(path.join(directory, e.name), e))
-        .map((e) => e.name)
-        .sort(byCodePoint);
+      const found = listDir(directoryBytes, directory).filter((e) => !e.name.startsWith('.') && isDirectory(joinBytes(directoryBytes, e.bytes), e.entry));
+      for (const e of found) if (!classDirs.has(e.name)) classDirs.set(e.name, { bytes: joinBytes(directoryBytes, e.bytes), exact: e.utf8 });
+      classNames = [...classDirs.keys()].sort(byCodePoint);
     }
     this.numClasses = classNames.length;
     this.classIndices = Object.fromEntries(classNames.map((c, i) => [c, i]));
     const filenames: string[] = [];
+    const fileBytes: Array<Buffer | null> = [];
     const labels: number[] = [];
+    const seen = new Set<string>();
+    const skippedLinks: string[] = [];
     for (const cls of classNames) {
       const classDir = path.join(directory, cls);
-      let files = iterValidFiles(classDir, followLinks);
+      const where = classDirs.get(cls) ?? { bytes: Buffer.from(classDir), exact: true };
+      let files = iterValidFiles(classDir, where.bytes, where.exact, followLinks, seen, skippedLinks);
       if (split !== null) files = files.slice(Math.trunc(split[0] * files.length), Math.trunc(split[1] * files.length));
-      for (const [root, fname] of files) {
-        filenames.push([cls, ...path.relative(classDir, path.join(root, fname)).split(path.sep)].join('/'));
+      for (const f of files) {
+        filenames.push([cls, ...path.relative(classDir, path.join(f.root, f.name)).split(path.sep)].join('/'));
+        fileBytes.push(f.bytes);
         labels.push(this.classIndices[cls]);
       }
     }
+    if (skippedLinks.length > 0) {
+      console.warn(
+        `Skipped ${skippedLinks.length} folder(s) reached again through symbolic links (a link loop, or a second way to the same folder), so no image is counted twice:\n` +
+          skippedLinks.map((l) => `  ${l}`).join('\n'),
+      );
+    }
+    this.fileBytes = fileBytes;
     this.filenames = filenames;
     this.classes = Int32Array.from(labels);
     this.samples = filenames.length;
@@ -452,6 +519,7 @@ export class DirectoryIterator {
     const p = params;
     return {
       path: this.filepaths[j],
+      file: this.fileBytes[j],
       load: this.resolvedLoad,
       matrix: p === null ? null : affineMatrix({ theta: p.theta, tx: p.tx, ty: p.ty, shear: p.shear, zx: p.zx, zy: p.zy }, h, w),
       fillMode: g?.fillMode ?? 'nearest',
@@ -701,7 +769,7 @@ export class DirectoryIterator {
     const worker = async (): Promise<void> => {
       while (next < this.samples) {
         const k = next++;
-        errors[k] = await checkImage(this.filepaths[k]);
+        errors[k] = await checkImage(this.filepaths[k], this.resolvedLoad.limitInputPixels, this.fileBytes[k]);
       }
     };
     await Promise.all(Array.from({ length: Math.max(1, concurrency) }, worker));
@@ -710,6 +778,7 @@ export class DirectoryIterator {
       const keep = errors.map((e) => e === null);
       this.filenames = this.filenames.filter((_, k) => keep[k]);
       this.filepaths = this.filepaths.filter((_, k) => keep[k]);
+      this.fileBytes = this.fileBytes.filter((_, k) => keep[k]);
       this.classes = this.classes.filter((_, k) => keep[k]);
       this.samples = this.filenames.length;
       this.state = { batchIndex: 0, totalBatchesSeen: this.state.totalBatchesSeen, indexArray: null, permutedAt: null };

@@ -14,7 +14,9 @@
  * - `background` (opt-in) composites transparent pixels onto a colour instead of dropping alpha.
  */
 import { promises as fs, readFileSync } from 'node:fs';
+import * as os from 'node:os';
 import sharp from 'sharp';
+import { BIG_DECODE_PIXELS, acquireBigDecode } from './decode-gate';
 import { checkInteger, checkOneOf, invalidParameterError } from '../util/validate';
 import { ImageDecodeError } from './errors';
 import { INTERPOLATIONS, type Box, type Interpolation, type RawImage, resizeLikePil } from './resize';
@@ -31,6 +33,13 @@ export const ALLOWED_FORMATS: readonly string[] = ['png', 'jpg', 'jpeg', 'bmp', 
 
 /** Default for {@link LoadImageOptions.limitInputPixels}: 0x3FFF × 0x3FFF, sharp's own default. */
 export const DEFAULT_PIXEL_LIMIT = 0x3fff * 0x3fff;
+
+/**
+ * Default for {@link LoadImageOptions.maxDecodePixels}, derived from this machine's memory: up to
+ * 64 decodes can be in flight (8 worker threads × 8 jobs), so each may use 1/64 of the RAM, at
+ * about 12 bytes a pixel (RGB as float32 while resizing); clamped to 16–64 million pixels.
+ */
+export const DEFAULT_MAX_DECODE_PIXELS = Math.min(64 * 2 ** 20, Math.max(16 * 2 ** 20, Math.floor(os.totalmem() / 64 / 12)));
 
 /** Channels per colour mode. */
 export function channelsOf(colorMode: ColorMode): number {
@@ -56,6 +65,15 @@ export interface LoadImageOptions {
   background?: string | { r: number; g: number; b: number };
   /** Refuse images with more pixels than this (sharp `limitInputPixels`); default 0x3FFF² (≈268 M). */
   limitInputPixels?: number;
+  /**
+   * With a `targetSize`, an image with more pixels than this is reduced while it is decoded
+   * (libvips shrink-on-load, so the full-size pixels never sit in memory) to at most about this
+   * many pixels and no less than `targetSize`, then resized PIL-exactly from there: its values are
+   * then close to, not bit-identical with, Keras's. Smaller images are untouched. Default
+   * {@link DEFAULT_MAX_DECODE_PIXELS} (from the machine's memory). Images with more than
+   * {@link BIG_DECODE_PIXELS} source pixels also wait for one of a few process-wide decode slots.
+   */
+  maxDecodePixels?: number;
 }
 
 /** A decoded image: interleaved channels-last float values in 0–255. */
@@ -88,6 +106,7 @@ export function resolveLoadOptions(options: LoadImageOptions = {}): ResolvedLoad
     autoOrient: options.autoOrient ?? true,
     background: options.background ?? null,
     limitInputPixels: checkInteger('limitInputPixels', options.limitInputPixels ?? DEFAULT_PIXEL_LIMIT, 1),
+    maxDecodePixels: checkInteger('maxDecodePixels', options.maxDecodePixels ?? DEFAULT_MAX_DECODE_PIXELS, 1),
   };
 }
 
@@ -179,34 +198,77 @@ export function resizeToTarget<T extends RawImage<Uint8Array> | RawImage<Float32
  * 16-bit ones as `Float32Array` scaled by 1/257. Orientation and `background` are applied here.
  *
  * @param path - image file
- * @param opts - resolved options (only `autoOrient`, `background`, `colorMode`, `limitInputPixels` are used)
+ * Images over `opts.maxDecodePixels` are reduced on load when a `targetSize` is set (see
+ * {@link LoadImageOptions.maxDecodePixels}); big ones wait for a process-wide decode slot.
+ *
+ * @param path - image file, as printed in messages
+ * @param opts - resolved options (`autoOrient`, `background`, `colorMode`, `limitInputPixels`,
+ *   `maxDecodePixels`, `targetSize` are used)
  * @param readSync - read the file synchronously (cheaper in CPU; for worker threads); default false
+ * @param file - the path as bytes, for a name that is not valid UTF-8 (read instead of `path`); default null
  * @returns the decoded pixels
  * @throws {ImageDecodeError} naming the file
  */
-export async function decodeImage(path: string, opts: ResolvedLoadOptions, readSync = false): Promise<RawImage<Uint8Array> | RawImage<Float32Array>> {
+export async function decodeImage(path: string, opts: ResolvedLoadOptions, readSync = false, file: Uint8Array | null = null): Promise<RawImage<Uint8Array> | RawImage<Float32Array>> {
   let buf: Buffer;
+  const source = file === null ? path : Buffer.from(file);
   try {
-    buf = readSync ? readFileSync(path) : await fs.readFile(path);
+    buf = readSync ? readFileSync(source) : await fs.readFile(source);
   } catch (err) {
     throw new ImageDecodeError(path, 'unreadable', `the file cannot be read (${(err as Error).message}).`, { cause: err });
   }
   if (buf.length === 0) throw new ImageDecodeError(path, 'empty', 'the file is empty (0 bytes). Re-download or remove it.');
   const sharpOpts = { limitInputPixels: opts.limitInputPixels, failOn: 'truncated' as const };
   let header = sniffHeader(buf);
-  if (header === null) {
-    let meta: sharp.Metadata;
+  let meta: sharp.Metadata | undefined;
+  const readMeta = async (): Promise<sharp.Metadata> => {
     try {
-      meta = await sharp(buf, sharpOpts).metadata();
+      return await sharp(buf, sharpOpts).metadata();
     } catch (err) {
       throw classify(path, err);
     }
-    header = { is16: meta.depth === 'ushort', channels: meta.channels ?? 3, hasAlpha: meta.hasAlpha === true };
+  };
+  if (header === null) {
+    meta = await readMeta();
+    header = { is16: meta.depth === 'ushort', channels: meta.channels ?? 3, hasAlpha: meta.hasAlpha === true, width: meta.width ?? 0, height: meta.height ?? 0 };
   }
+  const pixels = header.width * header.height;
+  if (pixels > opts.limitInputPixels) {
+    throw new ImageDecodeError(path, 'too-large', `the image has ${header.width}×${header.height} = ${pixels} pixels, over limitInputPixels (${opts.limitInputPixels}). Raise limitInputPixels if the file is trusted.`);
+  }
+  // Oversized for the target: reduce while decoding, so the full-size pixels never sit in memory.
+  let shrinkTo: [number, number] | null = null;
+  if (opts.targetSize !== null && pixels > opts.maxDecodePixels) {
+    meta ??= await readMeta();
+    let [w, h] = [meta.width ?? header.width, meta.height ?? header.height];
+    if (opts.autoOrient && (meta.orientation ?? 1) >= 5) [w, h] = [h, w];
+    const [th, tw] = opts.targetSize;
+    const byBudget = Math.ceil(Math.sqrt((w * h) / opts.maxDecodePixels));
+    const byTarget = Math.max(1, Math.floor(Math.min(w / tw, h / th)));
+    const k = Math.max(1, Math.min(byBudget, byTarget));
+    if (k > 1) shrinkTo = [Math.max(1, Math.round(w / k)), Math.max(1, Math.round(h / k))];
+  }
+  const release = pixels > BIG_DECODE_PIXELS ? await acquireBigDecode() : null;
+  try {
+    return await decodePixels(buf, path, header, opts, sharpOpts, shrinkTo);
+  } finally {
+    release?.();
+  }
+}
+
+async function decodePixels(
+  buf: Buffer,
+  path: string,
+  header: Header,
+  opts: ResolvedLoadOptions,
+  sharpOpts: sharp.SharpOptions,
+  shrinkTo: [number, number] | null,
+): Promise<RawImage<Uint8Array> | RawImage<Float32Array>> {
   const { is16, hasAlpha } = header;
   const srcGrey = header.channels <= 2;
   let pipe = sharp(buf, sharpOpts);
   if (opts.autoOrient) pipe = pipe.rotate();
+  if (shrinkTo !== null) pipe = pipe.resize({ width: shrinkTo[0], height: shrinkTo[1], fit: 'fill' });
   const flatten = hasAlpha && opts.background !== null && opts.colorMode !== 'rgba';
   if (flatten) pipe = pipe.flatten({ background: opts.background as sharp.Color });
   // Keep grey sources single-channel (drops alpha) unless RGBA output needs the alpha channel.
@@ -233,10 +295,13 @@ interface Header {
   is16: boolean;
   channels: number;
   hasAlpha: boolean;
+  /** Stored width and height (before EXIF orientation). */
+  width: number;
+  height: number;
 }
 
 /**
- * Reads depth, channels and alpha from the first bytes of the two formats of the chest-CT dataset,
+ * Reads depth, channels, alpha and the stored size from the first bytes of the two formats of the chest-CT dataset,
  * only in the cases where they are unambiguous (and equal to what sharp's `metadata()` reports):
  * 8-bit PNG of colour type grey/RGB without a `tRNS` chunk, grey+alpha or RGBA; baseline/progressive
  * 8-bit JPEG with 1 or 3 components. Anything else returns null and the caller asks sharp.
@@ -261,7 +326,7 @@ export function sniffHeader(buf: Buffer): Header | null {
         pos += 12 + len;
       }
     }
-    return { is16: false, channels, hasAlpha: channels === 2 || channels === 4 };
+    return { is16: false, channels, hasAlpha: channels === 2 || channels === 4, width: buf.readUInt32BE(16), height: buf.readUInt32BE(20) };
   }
   if (buf.length >= 4 && buf[0] === 0xff && buf[1] === 0xd8) {
     let pos = 2;
@@ -277,7 +342,7 @@ export function sniffHeader(buf: Buffer): Header | null {
         const precision = buf[pos + 4];
         const components = buf[pos + 9];
         if (precision !== 8 || (components !== 1 && components !== 3)) return null;
-        return { is16: false, channels: components, hasAlpha: false };
+        return { is16: false, channels: components, hasAlpha: false, width: buf.readUInt16BE(pos + 7), height: buf.readUInt16BE(pos + 5) };
       }
       if (marker === 0xda || marker === 0xd9 || (marker >= 0xc3 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc)) return null;
       pos += 2 + len;
@@ -289,22 +354,29 @@ export function sniffHeader(buf: Buffer): Header | null {
 /**
  * Checks that a file decodes, without keeping the pixels (a full decode, so truncation is caught).
  *
- * @param path - image file
+ * @param path - image file, as printed in messages
+ * @param limitInputPixels - refuse images with more pixels; default 0x3FFF²
+ * @param file - the path as bytes, for a name that is not valid UTF-8; default null
  * @returns `null` when it decodes, else the {@link ImageDecodeError}
  */
-export async function checkImage(path: string, limitInputPixels = DEFAULT_PIXEL_LIMIT): Promise<ImageDecodeError | null> {
+export async function checkImage(path: string, limitInputPixels = DEFAULT_PIXEL_LIMIT, file: Uint8Array | null = null): Promise<ImageDecodeError | null> {
+  let release: (() => void) | null = null;
   try {
     let buf: Buffer;
     try {
-      buf = await fs.readFile(path);
+      buf = await fs.readFile(file === null ? path : Buffer.from(file));
     } catch (err) {
       return new ImageDecodeError(path, 'unreadable', `the file cannot be read (${(err as Error).message}).`, { cause: err });
     }
     if (buf.length === 0) return new ImageDecodeError(path, 'empty', 'the file is empty (0 bytes). Re-download or remove it.');
+    const meta = await sharp(buf, { limitInputPixels, failOn: 'truncated' }).metadata();
+    if ((meta.width ?? 0) * (meta.height ?? 0) > BIG_DECODE_PIXELS) release = await acquireBigDecode();
     await sharp(buf, { limitInputPixels, failOn: 'truncated' }).raw().toBuffer();
     return null;
   } catch (err) {
     return err instanceof ImageDecodeError ? err : classify(path, err);
+  } finally {
+    release?.();
   }
 }
 

@@ -28,8 +28,10 @@ import type { RawImage } from './resize';
 
 /** Everything needed to turn one file into its batch slot (structured-cloneable). */
 export interface ImageJob {
-  /** The image file. */
+  /** The image file, as printed in messages. */
   path: string;
+  /** The file's path as bytes, when its name is not valid UTF-8 (`path` then shows it with U+FFFD); null otherwise. */
+  file?: Uint8Array | null;
   /** Resolved load options; `targetSize` must be set. */
   load: ResolvedLoadOptions;
   /** Row/column sampling matrix from `affineMatrix`, or null when Keras skips the affine. */
@@ -61,7 +63,7 @@ export interface ImageJob {
  * @throws {ImageDecodeError} naming the file when it cannot be decoded
  */
 export async function renderImageFile(job: ImageJob, out?: Float32Array, offset = 0, readSync = false): Promise<Float32Array> {
-  const raw = await decodeImage(job.path, job.load, readSync);
+  const raw = await decodeImage(job.path, job.load, readSync, job.file ?? null);
   return renderDecoded(raw, job, out, offset);
 }
 

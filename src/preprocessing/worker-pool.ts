@@ -20,6 +20,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { releaseWorkerGate, workerGateData } from './decode-gate';
 import { ImageDecodeError, type ImageDecodeProblem } from './errors';
 import type { ImageJob } from './image-kernel';
 import type { WorkerErrorMessage } from './image-worker';
@@ -87,7 +88,10 @@ export class ImageWorkerPool {
   }
 
   private spawn(i: number): Slot {
-    const worker = new Worker(this.script);
+    // Every worker shares the process-wide cap on big decodes (decode-gate.ts).
+    const gate = workerGateData();
+    const worker = new Worker(this.script, { workerData: gate });
+    worker.once('exit', () => releaseWorkerGate(gate));
     const slot: Slot = { worker, pending: new Map() };
     worker.unref();
     worker.on('message', (msg: { id: number; data?: Float32Array; error?: WorkerErrorMessage }) => {

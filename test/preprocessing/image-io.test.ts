@@ -165,7 +165,7 @@ test('the PNG/JPEG header sniff agrees with sharp metadata where it answers, and
       continue;
     }
     const meta = await sharp(buf).metadata();
-    assert.deepEqual(h, { is16: meta.depth === 'ushort', channels: meta.channels, hasAlpha: meta.hasAlpha }, name);
+    assert.deepEqual(h, { is16: meta.depth === 'ushort', channels: meta.channels, hasAlpha: meta.hasAlpha, width: meta.width, height: meta.height }, name);
   }
   // A grey PNG with a tRNS chunk has alpha in sharp's eyes: the sniff must defer.
   const grey = await raw(3, 2, 1).toColourspace('b-w').png().toBuffer();
