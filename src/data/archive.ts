@@ -204,7 +204,8 @@ async function lstatOrNull(p: string): Promise<import('node:fs').Stats | null> {
   try {
     return await fsp.lstat(p);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return null;
     throw err;
   }
 }
@@ -268,7 +269,8 @@ async function checkMerge(archive: string, dest: string, plan: PlannedEntry[], o
  * @param options - limits and the merge rule, see {@link ExtractArchiveArgs}
  * @returns the destination, the relative paths of the files written (sorted) and the byte count
  * @throws ArchiveError naming the archive and the entry for every refusal, for corrupt or
- *   truncated data and for file-system errors during extraction; the staging folder is removed
+ *   truncated data and for file-system errors during extraction (a read-only, unwritable or full
+ *   destination names the destination); the staging folder is removed
  * @throws TypeError for invalid arguments
  * @example
  * const { files } = await extractArchive('chest-ctscan-images.zip', 'datasets/chest-ct');
@@ -309,8 +311,20 @@ export async function extractArchive(file: string, dest: string, options: Extrac
   }
   if (existing) await checkMerge(archive, real, plan, o.overwrite);
 
-  await fsp.mkdir(path.dirname(real), { recursive: true });
-  const staging = await fsp.mkdtemp(`${real}.partial-`);
+  let staging: string;
+  try {
+    await fsp.mkdir(path.dirname(real), { recursive: true });
+    staging = await fsp.mkdtemp(`${real}.partial-`);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+    const why = code === 'EROFS' ? 'is on a read-only file system' : code === 'EACCES' || code === 'EPERM' ? 'is not writable by this user' : code === 'ENOSPC' ? 'has no free space' : code === 'ENOTDIR' || code === 'EEXIST' ? 'has a file where a folder is needed on its path' : `cannot be written (${code})`;
+    throw new ArchiveError(
+      `Cannot extract ${archive} into ${target}: the destination ${why}. Nothing was written; choose a writable destination (or fix its permissions or free space).`,
+      archive,
+      undefined,
+      { cause: err },
+    );
+  }
   let bytes = 0;
   const files: string[] = [];
   let current: ZipRecord | undefined;

@@ -50,20 +50,48 @@ export function kaggleConfigCandidates(env: NodeJS.ProcessEnv = process.env): st
 }
 
 /**
+ * A user name or key without the whitespace a copy and paste often adds around it (a trailing
+ * newline, spaces). Such whitespace is removed with a warning naming where it was (never the
+ * value); whitespace inside the value cannot be a Kaggle user name or key and is an error.
+ */
+function cleanField(value: string, field: string, where: string, warn: (m: string) => void, file?: string): string {
+  const trimmed = value.trim();
+  if (/\s/.test(trimmed)) {
+    throw new CredentialsError(
+      `${where[0].toUpperCase()}${where.slice(1)} contains whitespace inside the value; a Kaggle ${field === 'key' || field === 'KAGGLE_KEY' ? 'API key' : 'user name'} has none. ` +
+        'Copy it again from https://www.kaggle.com/settings (API → Create New Token).',
+      file,
+    );
+  }
+  if (trimmed !== value) warn(`Removed leading/trailing whitespace from ${where}; Kaggle would reject the credentials with it.`);
+  return trimmed;
+}
+
+/**
  * Internal: finds the credentials including the key. Use {@link findKaggleCredentials} outside
  * the HTTP client.
  *
- * @throws {CredentialsError} when none are found, when only one of the two variables is set, or
- *   when `kaggle.json` is not `{"username": "...", "key": "..."}`
+ * @throws {CredentialsError} when none are found, when only one of the two variables is set (or
+ *   one holds only whitespace), when a value has whitespace inside it, or when `kaggle.json` is
+ *   not `{"username": "...", "key": "..."}`; whitespace around a value is removed with a warning
  */
 export function loadKaggleCredentials(args: FindKaggleCredentialsArgs = {}): KaggleCredentials {
   const env = args.env ?? process.env;
   const warn = args.warn ?? ((m: string) => process.emitWarning(m, 'KaggleCredentialsWarning'));
-  const user = env.KAGGLE_USERNAME;
-  const key = env.KAGGLE_KEY;
-  const hasUser = user !== undefined && user !== '';
-  const hasKey = key !== undefined && key !== '';
-  if (hasUser && hasKey) return { username: user, key, source: 'env' };
+  const rawUser = env.KAGGLE_USERNAME;
+  const rawKey = env.KAGGLE_KEY;
+  for (const [name, v] of [['KAGGLE_USERNAME', rawUser], ['KAGGLE_KEY', rawKey]] as const) {
+    if (v !== undefined && v !== '' && v.trim() === '') {
+      throw new CredentialsError(`${name} is set but holds only whitespace. Set it to your Kaggle ${name === 'KAGGLE_KEY' ? 'API key' : 'user name'}, or unset both variables to use kaggle.json.`);
+    }
+  }
+  const hasUser = rawUser !== undefined && rawUser !== '';
+  const hasKey = rawKey !== undefined && rawKey !== '';
+  if (hasUser && hasKey) {
+    const username = cleanField(rawUser, 'KAGGLE_USERNAME', 'the environment variable KAGGLE_USERNAME', warn);
+    const key = cleanField(rawKey, 'KAGGLE_KEY', 'the environment variable KAGGLE_KEY', warn);
+    return { username, key, source: 'env' };
+  }
   if (hasUser !== hasKey) {
     throw new CredentialsError(
       `${hasUser ? 'KAGGLE_USERNAME' : 'KAGGLE_KEY'} is set but ${hasUser ? 'KAGGLE_KEY' : 'KAGGLE_USERNAME'} is not. ` +
@@ -89,7 +117,7 @@ export function loadKaggleCredentials(args: FindKaggleCredentialsArgs = {}): Kag
       parsed = undefined;
     }
     const obj = parsed as { username?: unknown; key?: unknown } | undefined;
-    if (typeof obj !== 'object' || obj === null || typeof obj.username !== 'string' || typeof obj.key !== 'string' || obj.username === '' || obj.key === '') {
+    if (typeof obj !== 'object' || obj === null || typeof obj.username !== 'string' || typeof obj.key !== 'string' || obj.username.trim() === '' || obj.key.trim() === '') {
       // Never echo the contents: they may hold the key.
       throw new CredentialsError(
         `The Kaggle credentials file ${file} is malformed: expected JSON like {"username": "your-name", "key": "..."} ` +
@@ -100,7 +128,9 @@ export function loadKaggleCredentials(args: FindKaggleCredentialsArgs = {}): Kag
     if (process.platform !== 'win32' && (mode & 0o077) !== 0) {
       warn(`Your Kaggle API key file ${file} is readable by other users on this system. To fix this, run: chmod 600 ${file}`);
     }
-    return { username: obj.username, key: obj.key, source: 'file', path: file };
+    const username = cleanField(obj.username, 'username', `the "username" field of ${file}`, warn, file);
+    const key = cleanField(obj.key, 'key', `the "key" field of ${file}`, warn, file);
+    return { username, key, source: 'file', path: file };
   }
   throw new CredentialsError(
     `No Kaggle API credentials found (looked at KAGGLE_USERNAME/KAGGLE_KEY and ${candidates.join(', ')}). ${HOW_TO}`,
