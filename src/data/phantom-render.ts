@@ -147,16 +147,27 @@ function normalTable(): Float32Array {
 const LUNG = 0.1;
 const ONLY_LUNG = 0.3;
 
-/**
- * Renders one slice.
- *
- * @param rng - the image's own generator (one per image keeps images independent of order)
- * @param finding - the class's finding
- * @param width - image width in pixels
- * @param height - image height in pixels
- * @returns 8-bit grayscale pixels (row-major) and where the finding was drawn
- */
-export function renderPhantomSlice(rng: Random, finding: PhantomFinding, width: number, height: number): { pixels: Uint8Array; lesion: LesionBox | null } {
+/** The drawn anatomy of one slice: its canvas, body-unit mapping and the structures findings attach to. */
+interface Frame {
+  c: Canvas;
+  /** Body units → image x. */
+  X: (u: number, v: number) => number;
+  /** Body units → image y. */
+  Y: (u: number, v: number) => number;
+  /** Pixels per body unit (the smaller half-axis of the body). */
+  unit: number;
+  /** Uniform jitter in [-a, a]. */
+  j: (a: number) => number;
+  /** Paints an ellipse in body units. */
+  ellipse: (u: number, v: number, ru: number, rv: number, a: number, value: number, alpha?: number, soft?: number, onlyBelow?: number) => void;
+  /** The two lungs in body units: [0] image left (patient's right), [1] image right (patient's left). */
+  lungs: Array<{ u: number; v: number; ru: number; rv: number; a: number }>;
+  /** The main bronchi in body units, same order as `lungs`. */
+  bronchi: Array<{ u: number; v: number }>;
+}
+
+/** Draws body, lungs, vessels, mediastinum, spine, ribs, bronchi and benign distractors. */
+function drawAnatomy(rng: Random, width: number, height: number): Frame {
   const c: Canvas = { width, height, data: new Float32Array(width * height) };
   c.data.fill(0.02);
   const theta = rng.uniform(-5, 5) * (Math.PI / 180);
@@ -265,17 +276,27 @@ export function renderPhantomSlice(rng: Random, finding: PhantomFinding, width: 
     ellipse(side * rng.uniform(0.2, 0.27), rng.uniform(0.0, 0.15), rad, rad * rng.uniform(0.8, 1.2), 0, 0.5, 1, 1.5);
   }
 
-  // The finding, always in the patient's left lung (image right).
+  return { c, X, Y, unit, j, ellipse, lungs, bronchi };
+}
+
+/** A lobulated blob (optionally cavitated) centred at (u, v) in body units; returns where it was drawn. */
+function drawBlob(f: Frame, rng: Random, u: number, v: number, rad: number, value: number, lobes: number, soft: number): LesionBox {
+  f.ellipse(u, v, rad, rad * rng.uniform(0.8, 1.2), f.j(1), value, 1, soft);
+  for (let k = 0; k < lobes; k++) {
+    const t = rng.uniform(0, 2 * Math.PI);
+    const lr = rad * rng.uniform(0.4, 0.7);
+    f.ellipse(u + Math.cos(t) * rad * 0.6, v + Math.sin(t) * rad * 0.6, lr, lr, 0, value, 1, soft);
+  }
+  return { x: f.X(u, v), y: f.Y(u, v), radius: rad * f.unit };
+}
+
+/** Draws the class's finding, always in the patient's left lung (image right). */
+function drawFinding(f: Frame, rng: Random, finding: PhantomFinding): LesionBox | null {
+  const { j, ellipse, bronchi } = f;
+  const L = f.lungs[1];
   let lesion: LesionBox | null = null;
-  const L = lungs[1];
   const lesionBlob = (u: number, v: number, rad: number, value: number, lobes: number, soft: number) => {
-    ellipse(u, v, rad, rad * rng.uniform(0.8, 1.2), j(1), value, 1, soft);
-    for (let k = 0; k < lobes; k++) {
-      const t = rng.uniform(0, 2 * Math.PI);
-      const lr = rad * rng.uniform(0.4, 0.7);
-      ellipse(u + Math.cos(t) * rad * 0.6, v + Math.sin(t) * rad * 0.6, lr, lr, 0, value, 1, soft);
-    }
-    lesion = { x: X(u, v), y: Y(u, v), radius: rad * unit };
+    lesion = drawBlob(f, rng, u, v, rad, value, lobes, soft);
   };
   if (finding === 'adenocarcinoma') {
     // Peripheral nodule, lateral or posterior, lower half of the lung; sometimes small and faint.
@@ -300,6 +321,12 @@ export function renderPhantomSlice(rng: Random, finding: PhantomFinding, width: 
     if (rng.next() < 0.35) ellipse(u + j(rad * 0.3), v + j(rad * 0.3), rad * 0.35, rad * 0.3, j(1), 0.06, 1, 1.5);
   }
 
+  return lesion;
+}
+
+/** Image formation: blur, noise, gain/offset, quantisation to 8 bits. */
+function formImage(c: Canvas, rng: Random): Uint8Array {
+  const { width, height } = c;
   // Image formation: blur, noise, gain/offset, quantise.
   boxBlur(c, width > 360 && rng.next() < 0.5 ? 2 : 1);
   const noise = rng.uniform(0.012, 0.035);
@@ -321,5 +348,73 @@ export function renderPhantomSlice(rng: Random, finding: PhantomFinding, width: 
       pixels[i + 1] = b <= 0 ? 0 : b >= 255 ? 255 : Math.round(b);
     }
   }
-  return { pixels, lesion };
+  return pixels;
+}
+
+/**
+ * Renders one slice.
+ *
+ * @param rng - the image's own generator (one per image keeps images independent of order)
+ * @param finding - the class's finding
+ * @param width - image width in pixels
+ * @param height - image height in pixels
+ * @returns 8-bit grayscale pixels (row-major) and where the finding was drawn
+ */
+export function renderPhantomSlice(rng: Random, finding: PhantomFinding, width: number, height: number): { pixels: Uint8Array; lesion: LesionBox | null } {
+  const frame = drawAnatomy(rng, width, height);
+  const lesion = drawFinding(frame, rng, finding);
+  return { pixels: formImage(frame.c, rng), lesion };
+}
+
+/** Which lung a source-task lesion sits in, in the patient's terms (image left = patient's right). */
+export type LesionSide = 'right' | 'left';
+
+/** Where in the lung a source-task lesion sits: by the hilum and main bronchus, or out towards the chest wall. */
+export type LesionZone = 'central' | 'peripheral';
+
+/** One lesion of a source-task slice (see {@link renderSourceSlice}). */
+export interface LesionSite {
+  side: LesionSide;
+  zone: LesionZone;
+}
+
+/**
+ * Renders one slice for the *source* task: the same anatomy, distractors and image formation as
+ * {@link renderPhantomSlice}, but with lesions at the given sites, in either lung, each of a random
+ * kind (small or faint nodule, lobulated mass, cavitated mass) and a random size — so what tells
+ * the sites apart is where a lesion is, never what kind it is.
+ *
+ * @param rng - the image's own generator
+ * @param sites - lesions to draw (empty for a slice without findings)
+ * @param width - image width in pixels
+ * @param height - image height in pixels
+ * @returns 8-bit grayscale pixels and where each lesion was drawn
+ */
+export function renderSourceSlice(rng: Random, sites: readonly LesionSite[], width: number, height: number): { pixels: Uint8Array; lesions: LesionBox[] } {
+  const frame = drawAnatomy(rng, width, height);
+  const lesions: LesionBox[] = [];
+  for (const site of sites) {
+    const sign = site.side === 'left' ? 1 : -1;
+    const L = frame.lungs[site.side === 'left' ? 1 : 0];
+    const rad = rng.next() < 0.3 ? rng.uniform(0.025, 0.05) : rng.uniform(0.05, 0.16);
+    const faint = rad < 0.05 && rng.next() < 0.5;
+    const value = faint ? LUNG + rng.uniform(0.2, 0.32) : rng.uniform(0.4, 0.56);
+    const lobes = rng.int(5);
+    const soft = rng.uniform(1.1, 2);
+    let u: number;
+    let v: number;
+    if (site.zone === 'central') {
+      const b = frame.bronchi[site.side === 'left' ? 1 : 0];
+      u = b.u + sign * (0.05 + rad * 0.7 + rng.uniform(0, 0.12));
+      v = b.v + frame.j(0.1);
+    } else {
+      const t = rng.uniform(0, 2 * Math.PI);
+      const inset = Math.max(0.3, 0.74 - rad * 1.2);
+      u = L.u + Math.cos(t) * L.ru * inset;
+      v = L.v + Math.sin(t) * L.rv * inset;
+    }
+    lesions.push(drawBlob(frame, rng, u, v, rad, value, lobes, soft));
+    if (!faint && rad > 0.07 && rng.next() < 0.25) frame.ellipse(u + frame.j(rad * 0.3), v + frame.j(rad * 0.3), rad * 0.35, rad * 0.3, frame.j(1), 0.06, 1, 1.5);
+  }
+  return { pixels: formImage(frame.c, rng), lesions };
 }

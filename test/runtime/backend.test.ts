@@ -70,7 +70,7 @@ console.log('REPORT ' + JSON.stringify({ ...r, gradShape: g.shape, active: tf.ge
   assert.equal(res.report?.name, 'wasm');
   assert.equal(res.report?.threads, 1);
   assert.equal(res.report?.simd, true);
-  assert.deepEqual(res.report?.addedKernels, ['Conv2DBackpropFilter']);
+  assert.deepEqual(res.report?.addedKernels, ['Conv2DBackpropFilter', 'Conv2DBackpropInput']);
   assert.deepEqual(res.report?.gradShape, [3, 3, 3, 4]);
   assert.equal(res.report?.active, 'wasm');
 });
@@ -186,6 +186,25 @@ test('the wasm Conv2DBackpropFilter kernel matches the cpu backend for Inception
     const expected = await filterGrad('cpu', c, xs, fs);
     const actual = await filterGrad('wasm', c, xs, fs);
     assertClose(actual, expected, c.name);
+  }
+});
+
+async function inputGrad(backend: string, c: ConvCase, xs: number[], fs: number[]): Promise<Float32Array> {
+  await tf.setBackend(backend);
+  return tf.tidy(() => {
+    const x = tf.tensor4d(xs, c.x as [number, number, number, number]);
+    const f = tf.tensor4d(fs, c.f as [number, number, number, number]);
+    const g = tf.grad((input: tf.Tensor) => tf.sum(tf.square(tf.conv2d(input as tf.Tensor4D, f, c.strides, c.pad))))(x);
+    return g.dataSync() as Float32Array;
+  });
+}
+
+test('the wasm Conv2DBackpropInput kernel matches the cpu backend (stride 1 as a forward convolution, strided cases on the stock kernel)', async () => {
+  registerWasmTrainingKernels();
+  for (const [i, c] of convCases.entries()) {
+    const xs = seeded(c.x, 30 + i);
+    const fs = seeded(c.f, 40 + i);
+    assertClose(await inputGrad('wasm', c, xs, fs), await inputGrad('cpu', c, xs, fs), c.name);
   }
 });
 

@@ -1,30 +1,32 @@
 /**
- * Kernels the wasm backend of tfjs 4.22 lacks for training convolutional networks, written with ops
- * the wasm backend does have, so `model.fit` works on wasm for InceptionV3-style layers (Conv2D 1×1
- * and k×k, 'same'/'valid', strides 1 and 2, BatchNormalization in training mode, ReLU, pooling,
- * concatenate, Dense, softmax cross-entropy). A backward pass of those layers on wasm needs only one
- * kernel it does not ship: `Conv2DBackpropFilter` (the filter gradient of a convolution); every
- * other gradient kernel they use (`Conv2DBackpropInput`, `AvgPoolGrad`, `MaxPoolGrad`, ...) exists.
+ * Kernels the wasm backend of tfjs 4.22 lacks (or runs slowly) for training convolutional networks,
+ * written with ops the wasm backend runs fast, so `model.fit` works on wasm for InceptionV3-style and
+ * small VGG-style layers (Conv2D 1×1 and k×k, 'same'/'valid', strides 1 and 2, BatchNormalization in
+ * training mode, ReLU, pooling, concatenate, Dense, softmax cross-entropy).
  *
- * How `Conv2DBackpropFilter` is computed: with M = batch·outHeight·outWidth,
- * dW[kh, kw, cin, cout] = Σ_m cols[m, (kh, kw, cin)] · dy[m, cout], where `cols` is the im2col
- * matrix of the (padded) input: for each filter tap (kh, kw) a strided slice of x. A 1×1 filter with
- * no padding needs no im2col at all (cols is x reshaped). The product colsᵀ·dy is one matrix
- * multiplication, arranged so that the wasm backend takes its XNNPACK path (untransposed operands;
- * its transposed-operand path is a naive loop, about 5× slower here). Large batches are processed
- * in chunks so the im2col matrix stays under a limit ({@link setWasmIm2colByteLimit}).
+ * - `Conv2DBackpropFilter` (the filter gradient, missing from wasm): with the batch moved into the
+ *   channel axis, dW[kh, kw, cin, cout] = Σ_{n,y,x} xpad[n, y·s+kh, x·s+kw, cin] · dy[n, y, x, cout] is
+ *   itself a forward convolution: input xpadᵀ [cin, Hp, Wp, N], filter dyᵀ [outH, outW, N, cout]
+ *   dilated by the stride, 'valid' → [cin, fh, fw, cout]. One XNNPACK convolution and three
+ *   transposes; measured 3–9× faster than an im2col of slices and a matrix product (most for the
+ *   first layers, where cin is small and slicing dominates).
+ * - `Conv2DBackpropInput` (the input gradient; wasm's own is a plain loop): for stride 1 it is the
+ *   forward convolution of dy, padded by (f − 1 − pad), with the filter flipped in space and its
+ *   channel axes swapped — measured 4–7× faster than the stock kernel at 3×3 and 1×1 on 5×5×2048.
+ *   Strided convolutions keep the stock kernel (it is faster there on the shapes measured).
  */
 import * as tf from '@tensorflow/tfjs';
 import { checkInteger } from '../../util/validate';
 
 /** Names of the kernels {@link registerWasmTrainingKernels} provides for the 'wasm' backend. */
-export const WASM_TRAINING_KERNELS: readonly string[] = ['Conv2DBackpropFilter'];
+export const WASM_TRAINING_KERNELS: readonly string[] = ['Conv2DBackpropFilter', 'Conv2DBackpropInput'];
 
 let im2colByteLimit = 64 * 1024 * 1024;
 
 /**
- * Sets the upper bound, in bytes, of one im2col matrix built by the wasm `Conv2DBackpropFilter`
- * kernel (default 64 MiB). Larger batches are processed in chunks of whole images; lower it on a
+ * Sets the upper bound, in bytes, of the working copies (the transposed, padded input and output
+ * gradient) that the wasm `Conv2DBackpropFilter` kernel makes for one chunk of the batch (default
+ * 64 MiB; the name stays from the kernel's first, im2col-based version). Larger batches are processed in chunks of whole images; lower it on a
  * machine short of memory, raise it to trade memory for fewer, larger matrix products.
  *
  * @param bytes - positive integer (one image always forms a chunk, whatever the limit)
@@ -55,43 +57,18 @@ function asTensor(info: tf.TensorInfo): { tensor: tf.Tensor; owned: boolean } {
 }
 
 /**
- * aᵀ·b for a: [M, K], b: [M, N] → [K, N], using only untransposed matMuls (the wasm fast path).
- * Transposes whichever operand is smaller.
- */
-function matMulTransposeA(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
-  const k = a.shape[1];
-  const n = b.shape[1];
-  if (k <= n) return tf.matMul(tf.transpose(a), b);
-  return tf.transpose(tf.matMul(tf.transpose(b), a)) as tf.Tensor2D;
-}
-
-/**
- * The filter gradient of a 2-D convolution for one NHWC batch chunk.
- * Returns dW with shape [fh, fw, cin, cout].
+ * The filter gradient of a 2-D convolution for one NHWC batch chunk, as one forward convolution
+ * (see the file header). Returns dW with shape [fh, fw, cin, cout].
  */
 function filterGradChunk(x: tf.Tensor4D, dy: tf.Tensor4D, info: tf.backend_util.Conv2DInfo): tf.Tensor {
-  const { filterHeight: fh, filterWidth: fw, strideHeight: sh, strideWidth: sw } = info;
-  const { outHeight: oh, outWidth: ow, inChannels: cin, outChannels: cout, padInfo } = info;
-  const n = x.shape[0];
-  const m = n * oh * ow;
+  const { filterHeight: fh, filterWidth: fw, strideHeight: sh, strideWidth: sw, padInfo } = info;
   const noPad = padInfo.top === 0 && padInfo.bottom === 0 && padInfo.left === 0 && padInfo.right === 0;
-  const spanH = (oh - 1) * sh + 1;
-  const spanW = (ow - 1) * sw + 1;
-  const tap = (src: tf.Tensor4D, i: number, j: number): tf.Tensor4D =>
-    sh === 1 && sw === 1
-      ? tf.slice(src, [0, i, j, 0], [n, spanH, spanW, cin])
-      : tf.stridedSlice(src, [0, i, j, 0], [n, i + spanH, j + spanW, cin], [1, sh, sw, 1]) as tf.Tensor4D;
-  let cols: tf.Tensor2D;
-  if (fh === 1 && fw === 1 && noPad) {
-    const xs = spanH === x.shape[1] && spanW === x.shape[2] && sh === 1 && sw === 1 ? x : tap(x, 0, 0);
-    cols = tf.reshape(xs, [m, cin]);
-  } else {
-    const xp = noPad ? x : tf.pad(x, [[0, 0], [padInfo.top, padInfo.bottom], [padInfo.left, padInfo.right], [0, 0]]);
-    const taps: tf.Tensor4D[] = [];
-    for (let i = 0; i < fh; i++) for (let j = 0; j < fw; j++) taps.push(tap(xp, i, j));
-    cols = tf.reshape(taps.length === 1 ? taps[0] : tf.concat(taps, 3), [m, fh * fw * cin]);
-  }
-  return tf.reshape(matMulTransposeA(cols, tf.reshape(dy, [m, cout])), [fh, fw, cin, cout]);
+  const xp = noPad ? x : tf.pad(x, [[0, 0], [padInfo.top, padInfo.bottom], [padInfo.left, padInfo.right], [0, 0]]);
+  const xT = tf.transpose(xp, [3, 1, 2, 0]); // [cin, Hp, Wp, N]
+  const dyT = tf.transpose(dy, [1, 2, 0, 3]); // [outH, outW, N, cout]
+  let dw = tf.conv2d(xT, dyT, 1, 'valid', 'NHWC', [sh, sw]); // [cin, ≥fh, ≥fw, cout]
+  if (dw.shape[1] !== fh || dw.shape[2] !== fw) dw = tf.slice(dw, [0, 0, 0, 0], [-1, fh, fw, -1]);
+  return tf.transpose(dw, [1, 2, 0, 3]);
 }
 
 /**
@@ -115,8 +92,8 @@ function conv2dBackpropFilter(args: { inputs: tf.NamedTensorInfoMap; attrs?: tf.
         x.shape, attrs.filterShape, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode, false, 'channelsLast');
       if (x.dtype !== 'float32') x = tf.cast(x, 'float32');
       if (dy.dtype !== 'float32') dy = tf.cast(dy, 'float32');
-      const { filterHeight: fh, filterWidth: fw, inChannels: cin, outHeight: oh, outWidth: ow } = info;
-      const bytesPerImage = oh * ow * fh * fw * cin * 4;
+      const { inChannels: cin, outChannels: cout, outHeight: oh, outWidth: ow, inHeight: ih, inWidth: iw, padInfo: p } = info;
+      const bytesPerImage = ((ih + p.top + p.bottom) * (iw + p.left + p.right) * cin + oh * ow * cout) * 4;
       const batch = x.shape[0];
       const chunk = Math.max(1, Math.min(batch, Math.floor(im2colByteLimit / Math.max(1, bytesPerImage))));
       if (chunk >= batch) return filterGradChunk(x, dy, info);
@@ -144,14 +121,69 @@ function conv2dBackpropFilter(args: { inputs: tf.NamedTensorInfoMap; attrs?: tf.
   }
 }
 
+interface Conv2DBackpropInputAttrs {
+  strides: number | [number, number];
+  pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
+  dataFormat: 'NHWC' | 'NCHW';
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+  inputShape: [number, number, number, number];
+}
+
+/** The stock wasm `Conv2DBackpropInput`, kept for the cases {@link conv2dBackpropInput} hands back. */
+let stockConv2dBackpropInput: tf.KernelFunc | undefined;
+
 /**
- * Registers the kernels of {@link WASM_TRAINING_KERNELS} for the 'wasm' backend, each only if no
- * kernel of that name is registered for 'wasm' yet (a later tfjs that ships its own keeps it).
- * Safe to call more than once, before or after the wasm backend is initialized.
+ * `Conv2DBackpropInput` for the wasm backend: for stride 1 and NHWC, the forward convolution of dy
+ * (padded by f − 1 − pad on each side, cropped where that is negative) with the filter flipped in
+ * space and its channel axes swapped. Other cases go to the stock kernel.
+ */
+function conv2dBackpropInput(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): tf.TensorInfo {
+  const attrs = args.attrs as unknown as Conv2DBackpropInputAttrs;
+  const strides = typeof attrs.strides === 'number' ? [attrs.strides, attrs.strides] : attrs.strides;
+  if (attrs.dataFormat === 'NCHW' || strides[0] !== 1 || strides[1] !== 1) {
+    return stockConv2dBackpropInput!(args as unknown as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
+  }
+  const dyIn = asTensor(args.inputs.dy as tf.TensorInfo);
+  const filterIn = asTensor(args.inputs.filter as tf.TensorInfo);
+  try {
+    return tf.tidy(() => {
+      const dy = dyIn.tensor as tf.Tensor4D;
+      const filter = filterIn.tensor as tf.Tensor4D;
+      const [n, h, w] = attrs.inputShape;
+      const [fh, fw, , cout] = filter.shape;
+      const info = tf.backend_util.computeConv2DInfo(attrs.inputShape, filter.shape, 1, 1, attrs.pad, attrs.dimRoundingMode, false, 'channelsLast');
+      const top = fh - 1 - info.padInfo.top;
+      const left = fw - 1 - info.padInfo.left;
+      const bottom = h + fh - 1 - top - dy.shape[1];
+      const right = w + fw - 1 - left - dy.shape[2];
+      let d: tf.Tensor4D = dy;
+      if (top > 0 || bottom > 0 || left > 0 || right > 0) {
+        d = tf.pad(d, [[0, 0], [Math.max(0, top), Math.max(0, bottom)], [Math.max(0, left), Math.max(0, right)], [0, 0]]);
+      }
+      if (top < 0 || bottom < 0 || left < 0 || right < 0) {
+        const cropTop = Math.max(0, -top);
+        const cropLeft = Math.max(0, -left);
+        d = tf.slice(d, [0, cropTop, cropLeft, 0], [n, d.shape[1] - cropTop - Math.max(0, -bottom), d.shape[2] - cropLeft - Math.max(0, -right), cout]);
+      }
+      const flipped = tf.transpose(tf.reverse(filter, [0, 1]), [0, 1, 3, 2]) as tf.Tensor4D; // [fh, fw, cout, cin]
+      return tf.conv2d(d, flipped, 1, 'valid');
+    });
+  } finally {
+    if (dyIn.owned) dyIn.tensor.dispose();
+    if (filterIn.owned) filterIn.tensor.dispose();
+  }
+}
+
+/**
+ * Registers the kernels of {@link WASM_TRAINING_KERNELS} for the 'wasm' backend:
+ * `Conv2DBackpropFilter` only if no kernel of that name is registered for 'wasm' yet (a later tfjs
+ * that ships its own keeps it); `Conv2DBackpropInput` in front of the stock one, which it calls for
+ * strided and NCHW convolutions. Safe to call more than once, before or after the wasm backend is
+ * initialized.
  *
- * @returns the names registered by this call (empty when all were present already)
+ * @returns the names registered by this call (empty when all were in place already)
  * @example
- * registerWasmTrainingKernels(); // ['Conv2DBackpropFilter'] on tfjs 4.22
+ * registerWasmTrainingKernels(); // ['Conv2DBackpropFilter', 'Conv2DBackpropInput'] on tfjs 4.22
  * await tf.setBackend('wasm');
  * await model.fit(xs, ys); // Conv2D layers can now be trained on wasm
  */
@@ -164,6 +196,13 @@ export function registerWasmTrainingKernels(): string[] {
       kernelFunc: conv2dBackpropFilter as unknown as tf.KernelFunc,
     });
     added.push('Conv2DBackpropFilter');
+  }
+  const stock = tf.getKernel('Conv2DBackpropInput', 'wasm');
+  if (stock !== undefined && stock.kernelFunc !== (conv2dBackpropInput as unknown as tf.KernelFunc)) {
+    stockConv2dBackpropInput = stock.kernelFunc;
+    tf.unregisterKernel('Conv2DBackpropInput', 'wasm');
+    tf.registerKernel({ ...stock, kernelFunc: conv2dBackpropInput as unknown as tf.KernelFunc });
+    added.push('Conv2DBackpropInput');
   }
   return added;
 }
