@@ -22,6 +22,7 @@
  */
 import * as fs from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
+import { checkFileContent } from '../data/content-check';
 import { WeightsFormatError } from './errors';
 import { loadH5wasm, type H5Attribute, type H5Dataset, type H5Group } from './h5';
 
@@ -187,6 +188,11 @@ export interface LoadWeightsFromH5Result {
 export async function loadWeightsFromH5(model: tf.LayersModel, path: string): Promise<LoadWeightsFromH5Result> {
   if (!fs.existsSync(path)) {
     throw new WeightsFormatError(`Expected a Keras .h5 weights file at ${path} but no such file exists`, path);
+  }
+  // Check the HDF5 signature first: HDF5 itself answers a non-HDF5 file with a screenful of HDF5-DIAG lines.
+  const notHdf5 = await checkFileContent(path, 'hdf5');
+  if (notHdf5 !== null) {
+    throw new WeightsFormatError(`Expected a Keras .h5 weights file at ${path} but ${notHdf5}. Download the weights again (a failed download can leave an HTML page or an empty file).`, path);
   }
   const h5 = await loadH5wasm();
   let file;
