@@ -157,8 +157,12 @@ export async function runNotebook(notebookPath: string, args: RunNotebookArgs = 
 
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'transferlab-run-'));
   try {
-    // TRANSFERLAB_OUTPUT tells the notebook (tl.runFolder) where this run's files belong.
-    const env: NodeJS.ProcessEnv = { ...process.env, PYDEVD_DISABLE_FILE_VALIDATION: '1', PYTHONUNBUFFERED: '1', TRANSFERLAB_OUTPUT: outDir };
+    // TRANSFERLAB_OUTPUT tells the notebook (tl.runFolder) where this run's files belong; the
+    // executed notebook keeps one copy of plotly.js so that its HTML is interactive offline.
+    const env: NodeJS.ProcessEnv = {
+      ...process.env, PYDEVD_DISABLE_FILE_VALIDATION: '1', PYTHONUNBUFFERED: '1', TRANSFERLAB_OUTPUT: outDir,
+      TRANSFERLAB_PLOTLY: process.env.TRANSFERLAB_PLOTLY ?? 'once',
+    };
     let kernelName = args.kernel;
     if (kernelName === undefined) {
       const ks = kernelSpecModule();

@@ -3,7 +3,7 @@
 export { PLOT_COLORS, figure, lineChart, type Figure, type FigureLayout, type LineChartArgs, type LineSeries, type ScatterTrace } from './figure';
 export { niceTicks, formatTick, renderSvg, type AxisTicks } from './svg';
 export {
-  PLOTLY_LOADER_MARKER, PLOTLY_MIME_TYPE, figureMimeBundle, plotlyBundlePath, plotlyLoaderScript, showFigure, type ShowFigureArgs,
+  PLOTLY_ENV, PLOTLY_LOADER_MARKER, PLOTLY_MIME_TYPE, figureMimeBundle, plotlyBundlePath, plotlyLoaderScript, showFigure, type IncludePlotly, type ShowFigureArgs,
 } from './show';
 export { plotHistory, type HistoryLike, type PlotHistoryArgs } from './history';
 export { displayImageGrid, type GridImage, type ImageGridArgs } from './image-grid';

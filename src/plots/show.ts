@@ -16,16 +16,21 @@
  * So the html is kept (it is the only type that is interactive without an extension) and it
  * always contains the static image, which the script replaces by the interactive plot.
  *
- * plotly.js itself (the basic minified bundle, ≈1.2 MB: scatter, bar, pie) is inlined into the
- * html of the FIRST figure shown in a kernel session only, wrapped so it defines `window.Plotly`
- * if absent and ignores require.js/CommonJS globals. Later figures only reference `window.Plotly`.
- * An executed notebook therefore holds one copy of plotly.js. Caveat: if the output holding that
- * copy is cleared and the page reloaded, later figures show their static image until a figure is
- * shown with `includePlotly: 'always'` (or the kernel is restarted).
+ * plotly.js itself (the basic minified bundle, ≈1.2 MB: scatter, bar, pie) is inlined, wrapped so
+ * it defines `window.Plotly` if absent and ignores require.js/CommonJS globals; where it goes is
+ * `includePlotly` (default: the `TRANSFERLAB_PLOTLY` environment variable, else `'page'`):
+ * - `'page'`: each figure is first shown with the loader, then at once replaced (same display id)
+ *   by the figure without it. The open page has run the loader and draws interactively; the saved
+ *   notebook (and nbconvert's output) keeps only the small figure, whose static SVG shows until a
+ *   page has Plotly. A notebook with figures saves a few kB per figure instead of 1.2 MB.
+ * - `'once'`: stored in the first figure of the kernel session (an executed notebook holds one
+ *   copy, so an HTML export is interactive offline); `transferlab run` uses it for its HTML.
+ *   Caveat: if that output is cleared and the page reloaded, later figures stay static.
+ * - `'always'` / `'never'`: in every figure / in none.
  */
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
-import { displayBundle, escapeHtml, type MimeBundle } from '../runtime/display';
+import { createDisplayHandle, displayBundle, escapeHtml, inNotebook, type MimeBundle } from '../runtime/display';
 import { checkOneOf } from '../util/validate';
 import type { Figure } from './figure';
 
@@ -67,14 +72,27 @@ export function plotlyLoaderScript(): string {
     `(function (module, exports, define) {\n${bundleText}\n}).call(window);\n}\n</script>`;
 }
 
+/** Where plotly.js goes, see the header of this file. */
+export type IncludePlotly = 'page' | 'once' | 'always' | 'never';
+const INCLUDE_PLOTLY = ['page', 'once', 'always', 'never'] as const;
+
+/** Environment variable giving the default of `includePlotly`. */
+export const PLOTLY_ENV = 'TRANSFERLAB_PLOTLY';
+
 /** Options of {@link figureMimeBundle} and {@link showFigure}. */
 export interface ShowFigureArgs {
   /**
-   * When to inline plotly.js into the html: `'once'` (first figure of this kernel session),
-   * `'always'` (every figure: robust, ≈1.2 MB each) or `'never'` (rely on an earlier copy; the
-   * static image shows otherwise). Default `'once'`.
+   * Where plotly.js goes: `'page'` (sent to the open page with each figure, not kept in the saved
+   * notebook), `'once'` (kept in the first figure of this kernel session), `'always'` (kept in
+   * every figure, ≈1.2 MB each) or `'never'`. Default: `TRANSFERLAB_PLOTLY`, else `'page'`.
    */
-  includePlotly?: 'once' | 'always' | 'never';
+  includePlotly?: IncludePlotly;
+}
+
+function includeMode(args: ShowFigureArgs): IncludePlotly {
+  const env = process.env[PLOTLY_ENV];
+  const fallback = env === undefined || env === '' ? 'page' : checkOneOf(PLOTLY_ENV, env, INCLUDE_PLOTLY);
+  return checkOneOf('includePlotly', args.includePlotly ?? fallback, INCLUDE_PLOTLY);
 }
 
 function scriptJson(value: unknown): string {
@@ -89,7 +107,8 @@ function describe(fig: Figure): string {
 
 /**
  * Builds the multi-MIME bundle of a figure without showing it (see the table above for what each
- * front end picks). Marks plotly.js as emitted when it inlines it.
+ * front end picks). Marks plotly.js as emitted when it inlines it. With `'page'` the bundle holds
+ * no plotly.js (it is what a saved notebook keeps; {@link showFigure} sends the loader beside it).
  *
  * @param fig - a {@link Figure}
  * @param args - see {@link ShowFigureArgs}
@@ -98,7 +117,7 @@ function describe(fig: Figure): string {
  * const bundle = figureMimeBundle(lineChart([{ name: 'loss', y: [1, 0.5] }]));
  */
 export function figureMimeBundle(fig: Figure, args: ShowFigureArgs = {}): MimeBundle {
-  const mode = checkOneOf('includePlotly', args.includePlotly ?? 'once', ['once', 'always', 'never'] as const);
+  const mode = includeMode(args);
   const include = mode === 'always' || (mode === 'once' && !loaderEmitted);
   if (include) loaderEmitted = true;
   const spec = { data: fig.data, layout: fig.layout };
@@ -147,6 +166,13 @@ export function figureMimeBundle(fig: Figure, args: ShowFigureArgs = {}): MimeBu
  */
 export function showFigure(fig: Figure, args: ShowFigureArgs = {}): MimeBundle {
   const bundle = figureMimeBundle(fig, args);
+  if (includeMode(args) === 'page' && inNotebook()) {
+    // The page runs the loader on the first render; the update leaves the stored output small.
+    const handle = createDisplayHandle();
+    handle.update({ ...bundle, 'text/html': `${plotlyLoaderScript()}\n${bundle['text/html'] as string}` });
+    handle.update(bundle);
+    return bundle;
+  }
   displayBundle(bundle);
   return bundle;
 }

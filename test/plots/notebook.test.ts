@@ -1,8 +1,8 @@
 // End to end through real Jupyter: a temporary notebook on the project's tslab kernel shows two
-// figures and nbconvert (Debian's /usr/bin/python3) executes it to HTML, as the runner does.
+// figures and nbconvert (Debian's /usr/bin/python3) executes it to a notebook and to HTML.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -25,14 +25,14 @@ function notebook(sources: string[]): object {
   };
 }
 
-test('an executed notebook renders both figures with one copy of plotly.js and stays small', { skip: !hasJupyter() && 'Debian Jupyter not installed', timeout: 240_000 }, () => {
+test("a saved notebook keeps figures without plotly.js by default; TRANSFERLAB_PLOTLY=once exports interactive HTML with one copy", { skip: !hasJupyter() && 'Debian Jupyter not installed', timeout: 240_000 }, async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'transferlab-plots-'));
   try {
     // Kernelspec in a private JUPYTER_PATH; node_modules linked so 'transferlab' resolves to dist/.
     const kernelDir = path.join(dir, 'jupyter', 'kernels', 'transferlab');
     fs.mkdirSync(kernelDir, { recursive: true });
     fs.writeFileSync(path.join(kernelDir, 'kernel.json'), JSON.stringify({
-      argv: [process.execPath, path.join(root, 'node_modules', 'tslab', 'bin', 'tslab'), 'kernel', '--config-path', '{connection_file}'],
+      argv: [process.execPath, path.join(root, 'kernel-setup', 'kernel.js'), '--config-path', '{connection_file}'],
       display_name: 'TypeScript (transferlab)',
       language: 'typescript',
     }));
@@ -42,9 +42,29 @@ test('an executed notebook renders both figures with one copy of plotly.js and s
       "import { plotHistory } from 'transferlab';",
       "const figs = plotHistory({ loss: [0.9, 0.6, 0.45], val_loss: [1.0, 0.7, 0.62], acc: [0.5, 0.7, 0.8], val_acc: [0.45, 0.62, 0.7] });\nfigs.length",
     ])));
-    const env = { ...process.env, JUPYTER_PATH: path.join(dir, 'jupyter'), JUPYTER_DATA_DIR: path.join(dir, 'data'), JUPYTER_RUNTIME_DIR: path.join(dir, 'runtime'), JUPYTER_CONFIG_DIR: path.join(dir, 'config') };
-    const res = spawnSync(python, ['-m', 'jupyter', 'nbconvert', '--to', 'html', '--execute', '--ExecutePreprocessor.timeout=180', nbPath], { cwd: dir, env, encoding: 'utf8', timeout: 220_000 });
-    assert.equal(res.status, 0, `nbconvert failed:\n${res.stderr}`);
+    const base = { ...process.env, JUPYTER_PATH: path.join(dir, 'jupyter'), JUPYTER_DATA_DIR: path.join(dir, 'data'), JUPYTER_RUNTIME_DIR: path.join(dir, 'runtime'), JUPYTER_CONFIG_DIR: path.join(dir, 'config') };
+    delete (base as NodeJS.ProcessEnv).TRANSFERLAB_PLOTLY;
+    const nbconvert = (args: string[], env: NodeJS.ProcessEnv) =>
+      new Promise<{ status: number; stderr: string }>((resolve) => {
+        const child = spawn(python, ['-m', 'jupyter', 'nbconvert', '--execute', '--ExecutePreprocessor.timeout=180', ...args, nbPath], { cwd: dir, env });
+        let stderr = '';
+        child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+        child.on('close', (code) => resolve({ status: code ?? -1, stderr }));
+      });
+    const [saved, exported] = await Promise.all([
+      nbconvert(['--to', 'notebook', '--output', 'saved'], base),
+      nbconvert(['--to', 'html'], { ...base, TRANSFERLAB_PLOTLY: 'once' }),
+    ]);
+    assert.equal(saved.status, 0, `nbconvert failed:\n${saved.stderr}`);
+    assert.equal(exported.status, 0, `nbconvert failed:\n${exported.stderr}`);
+
+    // The saved notebook (default 'page'): both figures, their SVGs, no plotly.js, a few kB.
+    const savedText = fs.readFileSync(path.join(dir, 'saved.ipynb'), 'utf8');
+    assert.equal(savedText.split(BUNDLE_HEADER).length - 1, 0, 'no copy of plotly.js in the saved notebook');
+    const outputs = (JSON.parse(savedText) as { cells: { outputs: { output_type: string; data?: Record<string, unknown> }[] }[] }).cells[1].outputs;
+    assert.equal(outputs.filter((o) => o.output_type === 'display_data' && o.data?.['image/svg+xml'] !== undefined).length, 2);
+    assert.ok(Buffer.byteLength(savedText) < 100_000, `saved notebook is ${Buffer.byteLength(savedText)} bytes`);
+
     const html = fs.readFileSync(path.join(dir, 'figures.html'), 'utf8');
     fs.copyFileSync(path.join(dir, 'figures.html'), path.join(root, '.build', 'plots-notebook.html'));
     assert.equal(html.split(BUNDLE_HEADER).length - 1, 1, 'exactly one copy of plotly.js');

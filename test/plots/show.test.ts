@@ -10,10 +10,10 @@ function count(haystack: string, needle: string): number {
 }
 
 // Runs first in this file's process: the first figure carries plotly.js, the others do not.
-test('plotly.js is inlined once across several figures in one process', () => {
+test("includePlotly: 'once' inlines plotly.js once across several figures in one process", () => {
   const htmls: string[] = [];
   const fig = lineChart([{ name: 'loss', y: [1, 0.5] }]);
-  for (let i = 0; i < 3; i++) htmls.push(showFigure(fig)['text/html'] as string);
+  for (let i = 0; i < 3; i++) htmls.push(showFigure(fig, { includePlotly: 'once' })['text/html'] as string);
   for (const f of plotHistory({ loss: [1, 0.5], val_loss: [1.2, 0.7], accuracy: [0.5, 0.7], val_accuracy: [0.4, 0.6] })) {
     assert.ok(f.svg.startsWith('<svg'));
   }
@@ -51,7 +51,23 @@ test("includePlotly: 'always' inlines the bundle with require.js and CommonJS sh
   assert.match(html, /\(function \(module, exports, define\) \{/);
   assert.equal(count(html, '</script>'), 2, 'loader and draw script; the bundle holds no </script>');
   assert.throws(() => figureMimeBundle(lineChart([{ name: 'a', y: [1] }]), { includePlotly: 'yes' as never }),
-    { message: "Expected one of 'once', 'always', 'never' for includePlotly but received 'yes' of type string" });
+    { message: "Expected one of 'page', 'once', 'always', 'never' for includePlotly but received 'yes' of type string" });
+});
+
+test("by default ('page') the bundle a notebook keeps holds no plotly.js; TRANSFERLAB_PLOTLY changes the default", () => {
+  const fig = lineChart([{ name: 'a', y: [1, 2] }]);
+  const before = process.env.TRANSFERLAB_PLOTLY;
+  try {
+    delete process.env.TRANSFERLAB_PLOTLY;
+    assert.equal(count(showFigure(fig)['text/html'] as string, BUNDLE_HEADER), 0);
+    process.env.TRANSFERLAB_PLOTLY = 'always';
+    assert.equal(count(figureMimeBundle(fig)['text/html'] as string, BUNDLE_HEADER), 1);
+    process.env.TRANSFERLAB_PLOTLY = 'inline';
+    assert.throws(() => figureMimeBundle(fig), { message: "Expected one of 'page', 'once', 'always', 'never' for TRANSFERLAB_PLOTLY but received 'inline' of type string" });
+  } finally {
+    if (before === undefined) delete process.env.TRANSFERLAB_PLOTLY;
+    else process.env.TRANSFERLAB_PLOTLY = before;
+  }
 });
 
 test('plotlyBundlePath points at the basic minified bundle (about 1.2 MB)', () => {
