@@ -6,6 +6,7 @@
  */
 import { invalidParameterError } from '../util/validate';
 import type { DirectoryIterator } from './directory-iterator';
+import { ClassMismatchError } from './errors';
 
 /** How to pair classes: by sorted position, by shared prefix, or by an explicit other→reference map. */
 export type ClassAlignmentStrategy = 'position' | 'prefix' | Record<string, string>;
@@ -159,4 +160,48 @@ export function describeClassMismatch(reference: Source, other: Source, names: [
     a.table,
   ];
   return lines.join('\n');
+}
+
+/**
+ * Checks that `other` labels the same classes as `reference` with the same indices, before any
+ * scoring compares their labels (`fit`'s `validationData`, `evaluate`, `predictIterator`).
+ *
+ * - Same names, same indices: returns null.
+ * - Different names that pair one-to-one with the same indices by name prefix (the chest-CT test
+ *   split's `adenocarcinoma` ↔ `adenocarcinoma_left.lower.lobe_T2_N0_M0_Ib`): returns the alignment
+ *   table as text, for the caller to print (the labels agree; the pairing is made visible).
+ * - Anything else (a class only one side has, or different indices): throws.
+ *
+ * @param reference - class names of the training source, index = label
+ * @param other - class names of the validation or evaluation source, index = label
+ * @param names - how the two are called in messages, e.g. `['the training data', 'validationData']`
+ * @returns null, or the alignment text to print
+ * @throws {ClassMismatchError} naming the classes each side lacks and what to do
+ * @example
+ * const note = checkSameClasses(train.classNames, valid.classNames, ['the training data', 'validationData']);
+ * if (note !== null) console.warn(note);
+ */
+export function checkSameClasses(reference: readonly string[], other: readonly string[], names: [string, string]): string | null {
+  const ref = Object.fromEntries(reference.map((c, i) => [c, i]));
+  const oth = Object.fromEntries(other.map((c, i) => [c, i]));
+  const a = alignClassIndices(ref, oth, { by: 'prefix' });
+  if (a.identical) return null;
+  if (a.sameIndices) {
+    return `Note: the class folders of ${names[1]} are named differently from those of ${names[0]}; matched by name prefix they pair with the same indices, so the labels agree:\n${a.table}`;
+  }
+  const onlyRef = reference.filter((c) => !(c in oth));
+  const onlyOther = other.filter((c) => !(c in ref));
+  const parts = [
+    onlyOther.length > 0 ? `classes only in ${names[1]}: ${onlyOther.join(', ')}` : '',
+    onlyRef.length > 0 ? `classes only in ${names[0]}: ${onlyRef.join(', ')}` : '',
+    onlyRef.length === 0 && onlyOther.length === 0 ? 'the same names carry different indices' : '',
+  ].filter((p) => p !== '');
+  throw new ClassMismatchError(
+    `The classes of ${names[1]} [${other.join(', ')}] do not line up with those of ${names[0]} [${reference.join(', ')}] (${parts.join('; ')}), ` +
+      `so its labels would be scored against the wrong classes. Make both folders hold the same class subfolders, ` +
+      `or create the iterator with classes: [${reference.map((c) => `'${c}'`).join(', ')}] (only those folders, in the training order), ` +
+      `or relabel explicitly with alignClassIndices(...) and predictIterator's labelMap. Alignment by name prefix:\n${a.table}`,
+    [...reference],
+    [...other],
+  );
 }

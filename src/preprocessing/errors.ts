@@ -59,3 +59,22 @@ export class ExtractedImagesMismatchError extends Error {
     this.found = details.found;
   }
 }
+
+/**
+ * A training source and its validation or evaluation source label different class sets (or the
+ * same names with different indices), so scores would compare mismatched labels. Carries both
+ * class lists; the message shows the name-prefix alignment and how to fix it.
+ */
+export class ClassMismatchError extends Error {
+  override name = 'ClassMismatchError';
+  /** Class names of the reference (training) source, index = label. */
+  readonly referenceClasses: string[];
+  /** Class names of the other source, index = label. */
+  readonly otherClasses: string[];
+
+  constructor(message: string, referenceClasses: string[], otherClasses: string[]) {
+    super(message);
+    this.referenceClasses = referenceClasses;
+    this.otherClasses = otherClasses;
+  }
+}

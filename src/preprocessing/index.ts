@@ -13,7 +13,7 @@ export {
   resampleAffine,
   transformMatrixOffsetCenter,
 } from './affine';
-export { ImageDecodeError, DirectoryScanError, ExtractedImagesMismatchError, type ImageDecodeProblem } from './errors';
+export { ImageDecodeError, DirectoryScanError, ExtractedImagesMismatchError, ClassMismatchError, type ImageDecodeProblem } from './errors';
 export { checkExtractedImages, type ExtractedFiles, type ExtractedImagesReport, type IteratedImages } from './extracted-images';
 export {
   type ColorMode,
@@ -38,8 +38,10 @@ export { DirectoryIterator, type ImageBatch, type ImageBatchPlan, type NextPlanA
 export {
   alignClassIndices,
   describeClassMismatch,
+  checkSameClasses,
   type AlignClassIndicesArgs,
   type ClassAlignment,
   type ClassAlignmentStrategy,
   type ClassPair,
 } from './class-alignment';
+export { phantomSourceSet, type PhantomSourceSet, type PhantomSourceSetArgs } from './phantom-source-set';

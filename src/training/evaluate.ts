@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Callback } from './callbacks/callback';
 import { TrainingError } from './errors';
-import { resolveCompileArgs, runEvaluation, type FitArgs } from './fit';
+import { checkSourceClasses, resolveCompileArgs, runEvaluation, trainedClassNames, type FitArgs } from './fit';
 import { createPipeline } from './pipeline';
 import { splitFrozenPrefix } from './prefix';
 import { autoPrefixEngine } from '../acceleration/auto-engine';
@@ -23,6 +23,11 @@ export interface EvaluateArgs extends Pick<FitArgs, 'loss' | 'metrics'> {
   accelerate?: boolean;
   /** Callbacks whose test hooks are called. Default []. */
   callbacks?: Callback[];
+  /**
+   * Class names the model was trained with (index = label), checked against `source.classNames`.
+   * Default: those of the source `fit` last trained this model on, when known.
+   */
+  trainingClasses?: string[];
 }
 
 /**
@@ -31,12 +36,16 @@ export interface EvaluateArgs extends Pick<FitArgs, 'loss' | 'metrics'> {
  *
  * @returns logs such as `{ loss: 0.41, accuracy: 0.87 }`
  * @throws TrainingError when no loss is known or the source yields no targets
+ * @throws ClassMismatchError when the source's classes do not line up with the training classes
+ *   (`trainingClasses`, or those `fit` saw); differently named classes that pair by prefix with the
+ *   same indices are printed, not refused
  * @example
  * const { loss, accuracy } = await evaluate(model, testGen);
  */
 export async function evaluate(model: tf.LayersModel, source: BatchSource, args: EvaluateArgs = {}): Promise<Logs> {
   const steps = checkInteger('steps', args.steps ?? source.length, 1);
   const { loss, metrics } = resolveCompileArgs(model, args, false);
+  checkSourceClasses(args.trainingClasses ?? trainedClassNames(model), source, ['the training data', 'the evaluated source']);
   const engine = args.prefixEngine ?? (await autoPrefixEngine(model, splitFrozenPrefix(model).prefix, source, { accelerate: args.accelerate }));
   return runEvaluation(createPipeline(model, engine), source, steps, loss, metrics, args.callbacks ?? []);
 }
@@ -54,6 +63,11 @@ export interface PredictIteratorArgs {
    * folders' class names differ from training's. Default identity.
    */
   labelMap?: number[];
+  /**
+   * Class names the model was trained with, checked against `source.classNames` unless a
+   * `labelMap` says how they pair. Default: those of the source `fit` last trained this model on.
+   */
+  trainingClasses?: string[];
 }
 
 /** Result of {@link predictIterator}, in file order. */
@@ -82,6 +96,7 @@ function labelsOf(ys: tf.Tensor): number[] {
  *
  * @returns see {@link PredictionResult}; no tensors are returned
  * @throws TrainingError when the source shuffles (order would not match its files) or a label is outside `labelMap`
+ * @throws ClassMismatchError when, without a `labelMap`, the source's classes do not line up with the training classes
  * @example
  * const result = await predictIterator(model, testGen); // testGen made with shuffle: false
  * confusionMatrix(result.labels!, result.predictions, 4);
@@ -91,6 +106,8 @@ export async function predictIterator(model: tf.LayersModel, source: BatchSource
     throw new TrainingError(`Expected a source with shuffle: false so predictions line up with files, but it has shuffle: ${String(source.shuffle)}. Create the iterator with { shuffle: false } for evaluation.`);
   }
   const steps = checkInteger('steps', args.steps ?? source.length, 1);
+  // A labelMap is an explicit alignment; without one the classes must line up.
+  if (args.labelMap === undefined) checkSourceClasses(args.trainingClasses ?? trainedClassNames(model), source, ['the training data', 'the predicted source']);
   const pipeline = createPipeline(model, args.prefixEngine ?? (await autoPrefixEngine(model, splitFrozenPrefix(model).prefix, source, { accelerate: args.accelerate })));
   const probabilities: number[][] = [];
   const filepaths: string[] = [];

@@ -18,6 +18,29 @@ import type { BatchSource, Logs, PrefixEngine } from './types';
 import { deriveSeed } from '../util/random';
 import { getGlobalSeed } from '../util/seed';
 import { checkInteger, invalidParameterError } from '../util/validate';
+import { checkSameClasses } from '../preprocessing/class-alignment';
+
+/** Class names of the source each model was last trained on (by `fit`), for checking evaluation sources. */
+const trainedClasses = new WeakMap<tf.LayersModel, string[]>();
+
+/**
+ * The class names (index = label) of the source `model` was last trained on with {@link fit}, or
+ * undefined when it was not trained here or the source did not name its classes.
+ */
+export function trainedClassNames(model: tf.LayersModel): string[] | undefined {
+  return trainedClasses.get(model);
+}
+
+/**
+ * Checks a validation or evaluation source's classes against the training classes (see
+ * `checkSameClasses`): prints the alignment when the names differ but pair with the same indices,
+ * throws a `ClassMismatchError` when they do not line up. Sources without class names pass.
+ */
+export function checkSourceClasses(reference: readonly string[] | undefined, source: BatchSource, names: [string, string]): void {
+  if (reference === undefined || source.classNames === undefined) return;
+  const note = checkSameClasses(reference, source.classNames, names);
+  if (note !== null) console.warn(note);
+}
 
 /** Optimizer given by name, with Keras's default settings. */
 export type OptimizerName = 'adam' | 'sgd' | 'rmsprop' | 'adagrad' | 'adadelta' | 'adamax';
@@ -169,6 +192,10 @@ function dropoutLayers(model: tf.LayersModel): Array<tf.layers.Layer & { seed?: 
  * @param args - see {@link FitArgs}
  * @returns the History callback (`history.history`, `history.epoch`, `history.params`)
  * @throws TrainingError for a missing optimizer/loss, a source without targets, or a model with no trainable weights
+ * @throws ClassMismatchError when `validationData` names other classes than `x` (when both name
+ *   theirs); names that differ but pair by prefix with the same indices are printed, not refused
+ * @throws TypeError for a bad `epochs`, `initialEpoch`, `stepsPerEpoch` or `validationSteps`, and
+ *   a callback's bad configuration (e.g. a `ModelCheckpoint` file template), before any work
  * @example
  * model.compile({ optimizer: tf.train.adam(1e-4), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
  * const history = await fit(model, trainGen, { epochs: 8, validationData: valGen, callbacks: [new ReduceLROnPlateau({ patience: 2 })] });
@@ -182,15 +209,8 @@ export async function fit(model: tf.LayersModel, x: BatchSource, args: FitArgs =
   const verbose = args.verbose === 'auto' || args.verbose === undefined ? 1 : checkInteger('verbose', args.verbose, 0, 2);
   const { optimizer: opt, loss, metrics } = resolveCompileArgs(model, args, true);
   const optimizer = opt as tf.Optimizer;
-  const pipeline = createPipeline(model, args.prefixEngine ?? (await autoPrefixEngine(model, splitFrozenPrefix(model).prefix, x, { accelerate: args.split === false ? false : args.accelerate, verbose: verbose > 0 })));
-  const tail = pipeline.split.tail;
-  const varList = tail.trainableWeights.map((w) => w.read() as tf.Variable);
-  if (varList.length === 0) {
-    throw new TrainingError(`Model '${model.name}' has no trainable weights after freezing; unfreeze some layers (layer.trainable = true) before fit.`);
-  }
-  const seed = args.seed ?? getGlobalSeed() ?? undefined;
-  const dropouts = seed === undefined ? [] : dropoutLayers(tail);
-  const originalSeeds = dropouts.map((l) => l.seed);
+  // Validation labels must mean what training labels mean (checked before any work starts).
+  if (validationData) checkSourceClasses(x.classNames, validationData, ['the training data', 'validationData']);
 
   const history = new History();
   const user = args.callbacks ?? [];
@@ -209,11 +229,27 @@ export async function fit(model: tf.LayersModel, x: BatchSource, args: FitArgs =
     getWeights: () => model.weights.map((w) => w.read().clone()),
     setWeights: (ws) => model.setWeights(ws),
   };
-  const params: TrainingParams = { verbose, epochs, steps, validationSteps, initialEpoch, split: pipeline.describe() };
+  const trainKeys = [loss.name, ...metrics.map((m) => m.name)];
+  const logKeys = [...trainKeys, ...(validationData ? trainKeys.map((k) => `val_${k}`) : []), 'learning_rate'];
+  const params: TrainingParams = { verbose, epochs, steps, validationSteps, initialEpoch, logKeys };
+  // Before the (slow) engine set-up: a callback's bad configuration (a ModelCheckpoint file
+  // template naming an unknown field) fails when fit starts, not at the end of epoch 1.
   for (const cb of ordered) {
     cb.setModel(ctx);
     cb.setParams(params);
   }
+
+  const pipeline = createPipeline(model, args.prefixEngine ?? (await autoPrefixEngine(model, splitFrozenPrefix(model).prefix, x, { accelerate: args.split === false ? false : args.accelerate, verbose: verbose > 0 })));
+  params.split = pipeline.describe();
+  const tail = pipeline.split.tail;
+  const varList = tail.trainableWeights.map((w) => w.read() as tf.Variable);
+  if (varList.length === 0) {
+    throw new TrainingError(`Model '${model.name}' has no trainable weights after freezing; unfreeze some layers (layer.trainable = true) before fit.`);
+  }
+  const seed = args.seed ?? getGlobalSeed() ?? undefined;
+  const dropouts = seed === undefined ? [] : dropoutLayers(tail);
+  const originalSeeds = dropouts.map((l) => l.seed);
+  if (x.classNames !== undefined) trainedClasses.set(model, [...x.classNames]);
 
   x.reset?.();
   await callHook(ordered, 'onTrainBegin');

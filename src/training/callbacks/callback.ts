@@ -21,6 +21,8 @@ export interface TrainingParams {
   validationSteps?: number;
   /** First epoch (0-based) of this call. */
   initialEpoch: number;
+  /** Keys the epoch logs can hold: the loss and metric names, their `val_` forms when validating, `learning_rate`. */
+  logKeys?: string[];
   [key: string]: unknown;
 }
 

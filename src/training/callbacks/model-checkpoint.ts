@@ -2,7 +2,7 @@
  * ModelCheckpoint. Port of Keras's `keras/src/callbacks/model_checkpoint.py`, writing our
  * checkpoint files (see checkpoint-file.ts) atomically instead of `.keras`/`.weights.h5`.
  */
-import { Callback } from './callback';
+import { Callback, type TrainingParams } from './callback';
 import { decodeNumber, encodeNumber, isAccuracyLike, printMsg, pythonExp, warn } from './util';
 import { saveModelFile, saveWeightsFile } from '../checkpoint-file';
 import { CheckpointError } from '../errors';
@@ -104,6 +104,29 @@ export class ModelCheckpoint extends Callback {
     }
     this.greater = mode === 'max' || (mode === 'auto' && isAccuracyLike(this.monitor));
     this.best = args.initialValueThreshold ?? (this.greater ? -Infinity : Infinity);
+  }
+
+  /**
+   * Stores the run parameters and checks the file template against the fields the run's logs
+   * will have (`epoch`, `batch` with a numeric `saveFreq`, and `params.logKeys`), so that a
+   * template naming an unknown field fails when `fit` starts instead of at the first save.
+   *
+   * @throws CheckpointError when the template names a field the run will not log, or has an unsupported format spec
+   */
+  override setParams(params: TrainingParams): void {
+    super.setParams(params);
+    if (params.logKeys === undefined) return;
+    const fields: Record<string, number> = { epoch: 1 };
+    for (const k of params.logKeys) fields[k] = 1;
+    if (this.saveFreq !== 'epoch') fields.batch = 1;
+    try {
+      formatCheckpointPath(this.filepath, fields);
+    } catch (err) {
+      if (err instanceof CheckpointError) {
+        err.message = `${err.message} (checked when fit starts, before any training)`;
+      }
+      throw err;
+    }
   }
 
   override async onEpochBegin(epoch: number): Promise<void> {
