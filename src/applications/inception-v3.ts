@@ -19,6 +19,7 @@ import { deriveSeed } from '../util/random';
 import { checkBoolean, checkInteger, checkOneOf, invalidParameterError } from '../util/validate';
 import { WeightsUnavailableError } from './errors';
 import { loadWeightsFromH5 } from './load-weights';
+import { recordWeightsInfo, weightsInfo } from './weights-info';
 
 /** Keras's URL of the ImageNet weights with the classifier. */
 export const INCEPTION_V3_WEIGHTS_PATH =
@@ -71,26 +72,24 @@ export interface InceptionV3Args {
    * warning and returns the model with its seeded random initialization (the walkthrough's
    * documented offline fallback). Default `'error'`.
    *
-   * With random weights every BatchNormalization layer still has its initial statistics (mean 0,
-   * variance 1), so a frozen base barely normalises and its features are nearly constant; call
-   * `calibrateBatchNormalization(model, trainIterator)` (from the training area) on a few batches
-   * of training images before fitting: it restores the scale of the frozen features (their std goes
-   * from about 1e-4 to about 1), though random features stay far weaker than ImageNet ones.
+   * A random base is not a pretrained one: frozen, it hands the head features of about 1e-4 in
+   * size that barely differ between images, and a model built on it typically stays at the
+   * majority class's accuracy. `weightsInfo(model)` says which weights the model holds
+   * (`kind: 'random-fallback'` here), so a notebook can say so and measure against baselines.
    */
   weightsFallback?: 'error' | 'random';
 }
 
-const randomFallbackModels = new WeakSet<tf.LayersModel>();
-
 /**
  * Whether `model` came from {@link InceptionV3} with `weightsFallback: 'random'` after the ImageNet
  * weights could not be obtained — i.e. it holds random weights although `'imagenet'` was asked for.
+ * Shorthand for `weightsInfo(model)?.kind === 'random-fallback'`.
  *
  * @example
- * if (usedRandomWeightsFallback(base)) await calibrateBatchNormalization(base, trainFlow, { mode: 'rescale' });
+ * if (usedRandomWeightsFallback(base)) console.log('offline: the base is random');
  */
 export function usedRandomWeightsFallback(model: tf.LayersModel): boolean {
-  return randomFallbackModels.has(model);
+  return weightsInfo(model)?.kind === 'random-fallback';
 }
 
 /** Keras's auto-naming in a fresh session: `conv2d`, `conv2d_1`, `conv2d_2`, ... */
@@ -155,7 +154,8 @@ function sourceInputs(t: tf.SymbolicTensor): tf.SymbolicTensor[] {
  * the top at 299×299×3: 23,851,784 parameters. Feed it `preprocessInput(images)` (pixels → [-1, 1]).
  *
  * @param args - see {@link InceptionV3Args}
- * @returns the model (not compiled); the caller disposes it (`model.dispose()`)
+ * @returns the model (not compiled); the caller disposes it (`model.dispose()`). `weightsInfo(model)`
+ *   says which weights it holds (`'imagenet'`, `'file'`, `'random'` or `'random-fallback'`).
  * @throws TypeError on invalid arguments (weights neither 'imagenet', null nor an existing file;
  *   classes ≠ 1000 with 'imagenet' and the top; inputShape sides < 75, channels ≠ 3 with 'imagenet',
  *   not [299, 299, 3] with 'imagenet' and the top)
@@ -334,15 +334,19 @@ export async function InceptionV3(args: InceptionV3Args = {}): Promise<tf.Layers
       } catch (err) {
         const unavailable = new WeightsUnavailableError(url, path.join(cacheDir, 'models', fname), { cause: err });
         if (weightsFallback === 'random') {
-          console.warn(`${unavailable.message}\nContinuing with randomly initialised weights (seed ${args.seed ?? 0}) because weightsFallback is 'random': everything runs, but expect lower accuracy than with ImageNet features. Call calibrateBatchNormalization(model, <training images>, { mode: 'rescale' }) before fitting: it rescales the frozen BatchNormalization layers to your data so the random features reach the head at a usable scale.`);
-          randomFallbackModels.add(model);
+          console.warn(`${unavailable.message}\nContinuing with randomly initialised weights (seed ${seed}) because weightsFallback is 'random': everything runs, but this is not transfer learning — a frozen random base gives the head almost nothing to learn from, so expect about the majority class's accuracy.`);
+          recordWeightsInfo(model, { kind: 'random-fallback', requested: 'imagenet', seed, reason: unavailable.message });
           return model;
         }
         throw unavailable;
       }
       await loadWeightsFromH5(model, file);
+      recordWeightsInfo(model, { kind: 'imagenet', requested: 'imagenet', path: file });
     } else if (weights !== null) {
       await loadWeightsFromH5(model, weights);
+      recordWeightsInfo(model, { kind: 'file', requested: weights, path: path.resolve(weights) });
+    } else {
+      recordWeightsInfo(model, { kind: 'random', requested: null, seed });
     }
   } catch (err) {
     model.dispose();

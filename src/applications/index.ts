@@ -1,5 +1,6 @@
 // Public API of src/applications, re-exported by src/index.ts.
 export { InceptionV3, usedRandomWeightsFallback, type InceptionV3Args } from './inception-v3';
+export { weightsInfo, recordWeightsInfo, isRandomWeights, describeWeights, type WeightsInfo, type WeightsKind } from './weights-info';
 export {
   INCEPTION_V3_WEIGHTS_PATH,
   INCEPTION_V3_WEIGHTS_PATH_NO_TOP,

@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { InceptionV3, preprocessInput, decodePredictions, imagenetPreprocessInput, WeightsUnavailableError } from '../../src/applications';
+import { InceptionV3, preprocessInput, decodePredictions, imagenetPreprocessInput, WeightsUnavailableError, weightsInfo, describeWeights, usedRandomWeightsFallback } from '../../src/applications';
 import { countParams } from '../../src/training/summary';
 
 test('builds InceptionV3 without the top at 224x224x3 as Keras does: 311 layers, 21,802,784 parameters, 5x5x2048', async () => {
@@ -126,5 +126,53 @@ test("'imagenet' weights offline fail with WeightsUnavailableError naming the UR
     });
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a model says which weights it holds: random as asked, and none recorded for a model built on top of it', async () => {
+  await tf.setBackend('cpu');
+  const model = await InceptionV3({ includeTop: false, weights: null, inputShape: [75, 75, 3], seed: 7 });
+  try {
+    assert.deepEqual(weightsInfo(model), { kind: 'random', requested: null, seed: 7 });
+    assert.equal(usedRandomWeightsFallback(model), false);
+    assert.match(describeWeights(weightsInfo(model)!), /^Weights: random \(seed 7\), as asked\. .*nothing here is transfer learning/);
+    const head = tf.model({ inputs: model.inputs, outputs: tf.layers.globalAveragePooling2d({}).apply(model.outputs[0]) as tf.SymbolicTensor });
+    assert.equal(weightsInfo(head), undefined);
+  } finally {
+    model.dispose();
+  }
+  assert.equal(describeWeights({ kind: 'imagenet', requested: 'imagenet', path: '/k/models/x.h5' }), 'Weights: ImageNet, read from /k/models/x.h5.');
+  assert.equal(describeWeights({ kind: 'file', requested: 'w.h5', path: '/w/w.h5' }), 'Weights: read from /w/w.h5.');
+});
+
+test("offline with weightsFallback 'random': the model records the fallback and why, and the warning gives no calibration advice", async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'transferlab-keras-'));
+  const env = { HOME: dir, HTTPS_PROXY: 'http://127.0.0.1:9', HTTP_PROXY: 'http://127.0.0.1:9' };
+  const warnings: string[] = [];
+  const warn = console.warn;
+  console.warn = (...a: unknown[]) => void warnings.push(a.join(' '));
+  let model: tf.LayersModel | undefined;
+  try {
+    const download = { env, quiet: true, retry: { retries: 0 }, log: () => {} };
+    model = await InceptionV3({ includeTop: false, inputShape: [75, 75, 3], cacheDir: dir, download, weightsFallback: 'random', seed: 42 });
+  } finally {
+    console.warn = warn;
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  try {
+    const info = weightsInfo(model)!;
+    assert.equal(info.kind, 'random-fallback');
+    assert.equal(info.requested, 'imagenet');
+    assert.equal(info.seed, 42);
+    assert.match(info.reason!, /^Could not obtain the pretrained weights: downloading https:\/\/storage\.googleapis\.com\/.*_notop\.h5 failed/);
+    assert.equal(usedRandomWeightsFallback(model), true);
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0]!, /Continuing with randomly initialised weights \(seed 42\) because weightsFallback is 'random'.*this is not transfer learning/s);
+    assert.doesNotMatch(warnings[0]!, /calibrat/i);
+    const notice = describeWeights(info);
+    assert.match(notice, /^NOTE: the base network is RANDOM\. The imagenet weights could not be loaded/);
+    assert.match(notice, /Nothing below is transfer learning/);
+  } finally {
+    model.dispose();
   }
 });
