@@ -14,3 +14,5 @@ export { evaluate, predictIterator, type EvaluateArgs, type PredictIteratorArgs,
 export { confusionMatrix, classificationReport, worstPredictions, type ClassScores, type ClassificationReport, type WorstPrediction } from './report';
 export * from './callbacks';
 export { calibrateBatchNormalization, adaptRandomFeatures, type AdaptRandomFeaturesArgs, type CalibrateBatchNormalizationArgs, type CalibrateBatchNormalizationResult } from './calibrate-batch-norm';
+export { Baselines, measureBaselines, majorityBaseline, chanceLevel, noiseMargin, type LabelledSplit, type SplitBaseline, type Verdict, type VerdictArgs, type MeasureBaselinesArgs } from './baselines';
+export { featureStatistics, formatMagnitude, type FeatureStatistics, type FeatureStatisticsArgs } from './feature-statistics';
