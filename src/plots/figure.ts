@@ -36,7 +36,11 @@ export interface FigureLayout {
   title: { text: string };
   /** `dtick` is set for integer x values (epochs) so plotly.js does not label 1.5. */
   xaxis: { title: { text: string }; dtick?: number };
-  yaxis: { title: { text: string } };
+  /**
+   * `range` fixes the y axis to `[min, max]` (plotly.js then does not autoscale); without it
+   * both renderers fit the axis to the data.
+   */
+  yaxis: { title: { text: string }; range?: [number, number] };
   /** Width in px. Default 640. */
   width: number;
   /** Height in px. Default 400. */
@@ -80,7 +84,31 @@ export interface LineChartArgs {
   width?: number;
   /** Height in px, 150–4000. Default 400. */
   height?: number;
+  /**
+   * The range the y axis covers at least, `[min, max]` with `min < max` (e.g. `[0, 1]` for
+   * accuracy, so that noise around 0.32 does not fill the plot). Data or reference lines outside it
+   * widen it; the result is fixed in the layout (`yaxis.range`). Default: fitted to the data.
+   */
+  yRange?: [number, number];
+  /**
+   * Horizontal reference lines (a baseline, a chance level), drawn dashed across the x range of
+   * the series and named in the legend. Default none.
+   */
+  references?: ReferenceLine[];
 }
+
+/** A horizontal line at `y` across a chart, e.g. the majority class's share on an accuracy plot. */
+export interface ReferenceLine {
+  /** Legend label, e.g. `'majority class 31.9%'`. */
+  name: string;
+  /** Height of the line, a finite number. */
+  y: number;
+  /** CSS colour; default a neutral colour of {@link PLOT_COLORS} (grey, olive, cyan in turn). */
+  color?: string;
+}
+
+/** Colours of reference lines, chosen away from the first series' colours. */
+const REFERENCE_COLORS = [PLOT_COLORS[7], PLOT_COLORS[8], PLOT_COLORS[9]] as string[];
 
 function checkSeries(series: unknown, index: number): LineSeries {
   if (!isPlainObject(series)) throw invalidParameterError(`series[${index}]`, 'object with name and y', series);
@@ -96,6 +124,13 @@ function checkSeries(series: unknown, index: number): LineSeries {
     }
   }
   return s;
+}
+
+function checkRange(name: string, range: unknown): [number, number] {
+  if (!Array.isArray(range) || range.length !== 2 || !range.every(isNumber) || !(range[0] < range[1])) {
+    throw invalidParameterError(name, '[min, max] with finite min < max', range);
+  }
+  return [range[0], range[1]];
 }
 
 /**
@@ -118,7 +153,7 @@ export function figure(data: ScatterTrace[], layout: Partial<FigureLayout> = {})
   const full: FigureLayout = {
     title: { text: layout.title?.text ?? '' },
     xaxis: { title: { text: layout.xaxis?.title?.text ?? '' }, ...(dtick !== undefined ? { dtick } : {}) },
-    yaxis: { title: { text: layout.yaxis?.title?.text ?? '' } },
+    yaxis: { title: { text: layout.yaxis?.title?.text ?? '' }, ...(layout.yaxis?.range ? { range: checkRange('yaxis.range', layout.yaxis.range) } : {}) },
     width,
     height,
     showlegend: layout.showlegend ?? true,
@@ -132,9 +167,11 @@ export function figure(data: ScatterTrace[], layout: Partial<FigureLayout> = {})
  * Builds a line chart (one trace per series) with markers, e.g. loss and val_loss per epoch.
  *
  * @param series - one or more {@link LineSeries}
- * @param args - titles and size, see {@link LineChartArgs}
- * @returns a {@link Figure}; show it with `showFigure`
- * @throws TypeError on an empty series list, a non-numeric `y`, or an `x` whose length differs from `y`
+ * @param args - titles, size, y range and reference lines, see {@link LineChartArgs}
+ * @returns a {@link Figure}; show it with `showFigure`. Reference lines are traces too (mode
+ *   `'lines'`, dashed), after the series.
+ * @throws TypeError on an empty series list, a non-numeric `y`, an `x` whose length differs from `y`,
+ *   a `yRange` that is not `[min, max]` with min < max, or a reference line without a name or a finite y
  * @example
  * const fig = lineChart([{ name: 'loss', y: [0.9, 0.5, 0.3] }, { name: 'val_loss', y: [1, 0.7, 0.6] }],
  *   { title: 'Loss', xLabel: 'epoch', yLabel: 'loss' });
@@ -154,10 +191,28 @@ export function lineChart(series: LineSeries[], args: LineChartArgs = {}): Figur
       marker: { color, size: 6 },
     };
   });
+  const references = args.references ?? [];
+  if (!Array.isArray(references)) throw invalidParameterError('references', 'array of { name, y }', references);
+  const xs = traces.flatMap((t) => t.x);
+  const x0 = xs.length > 0 ? Math.min(...xs) : 0;
+  const x1 = xs.length > 0 ? Math.max(...xs) : 1;
+  references.forEach((r, i) => {
+    if (!isPlainObject(r) || typeof r.name !== 'string') throw invalidParameterError(`references[${i}].name`, 'string', (r as { name?: unknown } | null)?.name);
+    if (!isNumber(r.y)) throw invalidParameterError(`references[${i}].y`, 'finite number', r.y);
+    const color = r.color ?? (REFERENCE_COLORS[i % REFERENCE_COLORS.length] as string);
+    // One epoch: a single x, so the line would have no length; a marker keeps it visible.
+    traces.push({ type: 'scatter', mode: x0 === x1 ? 'lines+markers' : 'lines', name: r.name, x: [x0, x1], y: [r.y, r.y], line: { color, dash: 'dash' }, marker: { color, size: 6 } });
+  });
+  let range: [number, number] | undefined;
+  if (args.yRange !== undefined) {
+    const [lo, hi] = checkRange('yRange', args.yRange);
+    const ys = traces.flatMap((t) => t.y.filter((v) => Number.isFinite(v)));
+    range = [Math.min(lo, ...ys), Math.max(hi, ...ys)];
+  }
   return figure(traces, {
     title: { text: args.title ?? '' },
     xaxis: { title: { text: args.xLabel ?? '' } },
-    yaxis: { title: { text: args.yLabel ?? '' } },
+    yaxis: { title: { text: args.yLabel ?? '' }, ...(range ? { range } : {}) },
     width: args.width ?? 640,
     height: args.height ?? 400,
   });

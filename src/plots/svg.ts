@@ -84,7 +84,8 @@ function segments(trace: ScatterTrace, px: (x: number) => number, py: (y: number
 /**
  * Renders a figure's traces and layout as a standalone SVG document.
  *
- * @param fig - `{ data, layout }` (an existing `svg` field is ignored)
+ * @param fig - `{ data, layout }` (an existing `svg` field is ignored); `layout.yaxis.range`, when
+ *   set, fixes the y axis (extended to round ticks)
  * @returns SVG text (`<svg xmlns=...>...</svg>`), one `<polyline>` per run of finite points of each trace
  * @example
  * const svg = renderSvg(lineChart([{ name: 'loss', y: [1, 0.5] }]));
@@ -105,7 +106,8 @@ export function renderSvg(fig: { data: ScatterTrace[]; layout: FigureLayout } | 
   const ys = data.flatMap((t) => t.y.filter((v) => Number.isFinite(v)));
   const integerX = xs.every((v) => Number.isInteger(v));
   const xt = niceTicks(xs.length ? Math.min(...xs) : 0, xs.length ? Math.max(...xs) : 1, Math.min(8, Math.max(1, xs.length - 1)), integerX);
-  const yt = niceTicks(ys.length ? Math.min(...ys) : 0, ys.length ? Math.max(...ys) : 1, 5);
+  const yRange = layout.yaxis.range;
+  const yt = yRange ? niceTicks(yRange[0], yRange[1], 5) : niceTicks(ys.length ? Math.min(...ys) : 0, ys.length ? Math.max(...ys) : 1, 5);
   const px = (x: number): number => m.left + ((x - xt.min) / (xt.max - xt.min)) * pw;
   const py = (y: number): number => m.top + ph - ((y - yt.min) / (yt.max - yt.min)) * ph;
 
@@ -161,8 +163,10 @@ export function renderSvg(fig: { data: ScatterTrace[]; layout: FigureLayout } | 
     const lx = m.left + pw + 14;
     const items = data.map((t, i) => {
       const y = m.top + 8 + i * 20;
-      return `<g class="legend-item"><line x1="${lx}" y1="${y}" x2="${lx + 22}" y2="${y}" stroke="${t.line.color}" stroke-width="2"/>` +
-        `<circle cx="${lx + 11}" cy="${y}" r="3" fill="${t.marker.color}"/>` +
+      const dash = t.line.dash === 'dash' ? ' stroke-dasharray="6 4"' : '';
+      const marker = t.mode === 'lines' ? '' : `<circle cx="${lx + 11}" cy="${y}" r="3" fill="${t.marker.color}"/>`;
+      return `<g class="legend-item"><line x1="${lx}" y1="${y}" x2="${lx + 22}" y2="${y}" stroke="${t.line.color}" stroke-width="2"${dash}/>` +
+        marker +
         `<text x="${lx + 28}" y="${y}" dy="0.32em">${escapeHtml(t.name)}</text></g>`;
     });
     parts.push(`<g class="legend">${items.join('')}</g>`);
