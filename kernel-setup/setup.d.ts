@@ -35,8 +35,15 @@ export function parseArgs(argv: string[]): {
   force: boolean;
   claimAlias: boolean;
   list: boolean;
+  gitFilter: boolean;
   remove: boolean;
   name?: string;
   removeName?: string;
   help: boolean;
 };
+
+/**
+ * Configures the git clean filter 'transferlab-strip' (see .gitattributes) in `repoDir`, running
+ * `<root>/bin/transferlab.js strip --stdin`; returns the clean command.
+ */
+export function installGitFilter(repoDir: string, root?: string): string;

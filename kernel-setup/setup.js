@@ -34,6 +34,8 @@ const USAGE = `Usage: npm run setup [-- options]
   --force       re-point NAME even when it belongs to another checkout
   --default     also point the alias '${KERNEL_NAME}' here when another checkout has it
   --list        list the transferlab kernels registered on this machine, and exit
+  --git-filter  configure git in this checkout to strip notebook outputs on git add
+                (filter 'transferlab-strip', used by .gitattributes), and exit
   --remove [NAME]  remove this checkout's kernels (or the transferlab kernel NAME), and exit
   --quiet       print one line; skip the check when nothing changed since the last run
   --no-verify   do not execute the check notebook
@@ -230,9 +232,29 @@ function removeKernels(python, requested, out) {
   fs.rmSync(STAMP, { force: true });
 }
 
+/**
+ * Configures the git clean filter 'transferlab-strip' (named in .gitattributes) in the repository
+ * at `repoDir`: `git add` then stores notebooks without outputs or execution counts, whatever the
+ * working copy holds, and `git diff` ignores outputs.
+ * @param {string} repoDir a git working tree
+ * @param {string} [root] the project whose bin/transferlab.js strips; default this checkout
+ * @returns {string} the clean command configured
+ * @throws {Error} when git is missing or repoDir is not a repository.
+ */
+function installGitFilter(repoDir, root = ROOT) {
+  const quote = (p) => `"${p.replace(/(["\\$`])/g, '\\$1')}"`;
+  const clean = `${quote(process.execPath)} ${quote(path.join(root, 'bin', 'transferlab.js'))} strip --stdin`;
+  for (const [key, value] of [['filter.transferlab-strip.clean', clean], ['filter.transferlab-strip.smudge', 'cat'], ['filter.transferlab-strip.required', 'true']]) {
+    const res = spawnSync('git', ['config', '--local', key, value], { cwd: repoDir, encoding: 'utf8' });
+    if (res.error) throw new Error(`git is needed for --git-filter: ${res.error.message}`);
+    if (res.status !== 0) throw new Error(`git config in ${repoDir} failed: ${(res.stderr || '').trim()} (is it a git checkout?)`);
+  }
+  return clean;
+}
+
 /** Parses setup's arguments. @throws {Error} (plain) for unknown options. */
 function parseArgs(argv) {
-  const opts = { quiet: false, verify: true, force: false, claimAlias: false, list: false, remove: false, name: undefined, removeName: undefined, help: false };
+  const opts = { quiet: false, verify: true, force: false, claimAlias: false, list: false, gitFilter: false, remove: false, name: undefined, removeName: undefined, help: false };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const [flag, inline] = arg.startsWith('--') && arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
@@ -242,6 +264,7 @@ function parseArgs(argv) {
     else if (flag === '--force') opts.force = true;
     else if (flag === '--default') opts.claimAlias = true;
     else if (flag === '--list') opts.list = true;
+    else if (flag === '--git-filter') opts.gitFilter = true;
     else if (flag === '--name') {
       opts.name = inline ?? argv[++i];
       if (opts.name === undefined) throw Object.assign(new Error(`Expected a kernel name after --name.\n${USAGE}`), { usage: true });
@@ -301,6 +324,11 @@ async function main(argv) {
     return 0;
   }
   const out = (line) => process.stdout.write(`${line}\n`);
+  if (opts.gitFilter) {
+    const clean = installGitFilter(ROOT);
+    out(`Configured git filter 'transferlab-strip' in ${ROOT}: notebooks matched by .gitattributes are stored stripped (${clean}).`);
+    return 0;
+  }
   const say = (line) => {
     if (!opts.quiet) out(line);
   };
@@ -352,7 +380,7 @@ async function main(argv) {
   return 0;
 }
 
-module.exports = { planJupyterInstall, planKernelNames, parseArgs, APT_PACKAGES };
+module.exports = { planJupyterInstall, planKernelNames, parseArgs, installGitFilter, APT_PACKAGES };
 
 if (require.main === module) {
   main(process.argv.slice(2)).then(

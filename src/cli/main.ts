@@ -1,11 +1,13 @@
-// The `transferlab` command line: `transferlab run <notebook.ipynb>...`, `transferlab version`,
-// `transferlab --help`. bin/transferlab.js calls main(); everything here is thin over runNotebook.
+// The `transferlab` command line: `transferlab run <notebook.ipynb>...`, `transferlab strip`,
+// `transferlab version`, `transferlab --help`. bin/transferlab.js calls main(); everything here is
+// thin over runNotebook and stripFile.
 import fs from 'node:fs';
 import path from 'node:path';
 import { JupyterUnavailableError, NotebookFileError, ParameterError } from './errors';
 import { parseParamArg, type ParamValue } from './params';
 import { packageRoot, kernelSpecModule } from './paths';
 import { failureHeadline, runNotebook, type RunNotebookResult } from './runNotebook';
+import { formatNotebook, parseNotebook, stripFile, stripNotebook } from './strip';
 
 /** Where the CLI writes; tests pass their own. */
 export interface CliIO {
@@ -21,16 +23,21 @@ const defaultIO: CliIO = {
 /** Usage text of `transferlab --help`. */
 export const USAGE = `Usage:
   transferlab run <notebook.ipynb>... [options]   execute notebooks headlessly on Jupyter + tslab
+  transferlab strip <notebook.ipynb>... [--check] remove outputs, execution counts and the runner's
+                                                  cells in place (--check: only list, exit 1 if any)
+  transferlab strip --stdin                       the same from stdin to stdout (the git filter)
   transferlab version                             print versions
   transferlab --help                              print this help
 
 Options of run:
   -p, --param name=value   set a variable of the cell tagged 'parameters' (repeatable);
                            value: 3, 0.5, true, "text" or bare text, [1,2], ['a','b']
+                           (stock nbconvert/jupyter execute: TRANSFERLAB_PARAM_<name>=value,
+                           or TRANSFERLAB_PARAMS=params.json, read by tl.parameters())
   --timeout seconds        per-cell timeout (default 1800); cell metadata "timeout" overrides it
   -o, --output dir         folder for the executed notebook and its HTML (default output/)
   --kernel name            use this registered Jupyter kernelspec instead of the project's
-                           own tslab (e.g. the 'transferlab' kernel from npm run setup)
+                           own kernel (e.g. 'transferlab-<folder>' from npm run setup)
   --no-html                skip the HTML rendering
 
 Exit status: 0 when every notebook ran, 1 when one failed, 2 for usage errors.
@@ -144,6 +151,51 @@ function report(result: RunNotebookResult, io: CliIO): void {
   io.stderr(`  partial output with an error banner: ${files.join(', ')}\n`);
 }
 
+/** `transferlab strip`: in place, `--check`, or `--stdin` (stdin to stdout, for a git clean filter). */
+async function strip(args: string[], io: CliIO): Promise<number> {
+  const unknown = args.find((a) => a.startsWith('-') && a !== '--check' && a !== '--stdin');
+  if (unknown !== undefined) {
+    io.stderr(`Unknown option ${unknown} for transferlab strip.\n\n${USAGE}`);
+    return 2;
+  }
+  const files = args.filter((a) => !a.startsWith('-'));
+  if (args.includes('--stdin')) {
+    if (files.length > 0) {
+      io.stderr(`Expected either --stdin or notebook files but received both.\n\n${USAGE}`);
+      return 2;
+    }
+    const chunks: Buffer[] = [];
+    for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+    try {
+      io.stdout(formatNotebook(stripNotebook(parseNotebook(Buffer.concat(chunks).toString('utf8'), 'stdin'))));
+    } catch (e) {
+      if (!(e instanceof NotebookFileError)) throw e;
+      io.stderr(`transferlab strip: ${e.message}\n`);
+      return 1;
+    }
+    return 0;
+  }
+  if (files.length === 0) {
+    io.stderr(`Expected at least one notebook (.ipynb) to strip but received none.\n\n${USAGE}`);
+    return 2;
+  }
+  const check = args.includes('--check');
+  let changed = 0;
+  for (const file of files) {
+    try {
+      const r = stripFile(file, check);
+      if (!r.changed) continue;
+      changed++;
+      io.stdout(check ? `${relative(file)} is not stripped (run transferlab strip ${relative(file)})\n` : `Stripped ${relative(file)}: ${r.bytesBefore} -> ${r.bytesAfter} bytes\n`);
+    } catch (e) {
+      if (!(e instanceof NotebookFileError)) throw e;
+      io.stderr(`transferlab strip: ${e.message}\n`);
+      return 1;
+    }
+  }
+  return check && changed > 0 ? 1 : 0;
+}
+
 /**
  * Runs the CLI. Returns the exit status instead of exiting, so tests can call it.
  * @param argv arguments after the program name, e.g. ['run', 'nb.ipynb', '--param', 'epochs=2'].
@@ -158,6 +210,7 @@ export async function main(argv: string[], io: CliIO = defaultIO): Promise<numbe
     io.stdout(versionText());
     return 0;
   }
+  if (command === 'strip') return strip(rest, io);
   if (command !== 'run') {
     io.stderr(`Unknown command ${command}.\n\n${USAGE}`);
     return 2;
