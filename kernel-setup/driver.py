@@ -7,7 +7,11 @@ does, but with the checks tslab needs:
   * unhandled promise rejections and uncaught exceptions from fire-and-forget code are printed
     by tslab ("UnhandledPromiseRejection:" / "UncaughtException:") to the stream of the cell that
     last ran, or to the kernel's own stderr before the first cell; both are watched;
-  * a per-cell timeout interrupts the kernel, then kills it; a dead kernel is reported.
+  * a per-cell timeout interrupts the kernel, then kills it; a dead kernel is reported;
+  * after the last cell it waits while the kernel still has timers or requests pending (up to
+    `late_wait` seconds), so a rejection that fires a second after the last cell is still reported;
+  * when the runner that started it dies (even by SIGKILL) it shuts the kernel down and exits:
+    PR_SET_PDEATHSIG on Linux, and a poll of the parent pid everywhere.
 
 Protocol: one JSON job on stdin's first line; JSON events on stdout, one per line. After the
 'executed' event the driver reads one more stdin line, {"render": [{"ipynb": p, "html": p}]},
@@ -56,10 +60,70 @@ ASYNC_ERROR_RE = re.compile(r'(?:UnhandledPromiseRejection|UncaughtException)\b'
 HEARTBEAT_SECONDS = 30.0
 
 
+# Set when the runner that started this driver is gone: nothing reads our events any more.
+ORPHANED = threading.Event()
+_TERMINATING = []
+PARENT = [None]
+
+
 def emit(event, **fields):
     fields['event'] = event
-    sys.stdout.write(json.dumps(fields) + '\n')
-    sys.stdout.flush()
+    try:
+        sys.stdout.write(json.dumps(fields) + '\n')
+        sys.stdout.flush()
+    except (BrokenPipeError, OSError):
+        ORPHANED.set()
+
+
+def on_sigterm(*_):
+    """SIGTERM (the runner aborting, or its death): stop once; a second signal must not interrupt the shutdown."""
+    if PARENT[0] is not None and os.getppid() != PARENT[0]:
+        ORPHANED.set()
+    if _TERMINATING:
+        return
+    _TERMINATING.append(True)
+    raise KeyboardInterrupt()
+
+
+def watch_parent():
+    """Ends the run when the process that started this driver dies, even by SIGKILL: the kernel
+    is shut down (see main) instead of living on. PR_SET_PDEATHSIG delivers SIGTERM at once on
+    Linux; a poll of the parent pid covers other systems and a parent that died before prctl."""
+    parent = os.getppid()
+    PARENT[0] = parent
+    if sys.platform.startswith('linux'):
+        try:
+            import ctypes
+            ctypes.CDLL('libc.so.6', use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+        except Exception:
+            pass
+
+    def poll():
+        while True:
+            if os.getppid() != parent:
+                ORPHANED.set()
+                os.kill(os.getpid(), signal.SIGTERM)
+                return
+            time.sleep(0.2)
+
+    threading.Thread(target=poll, daemon=True).start()
+
+
+# After the last cell: wait while the kernel has more pending timers or short-lived requests
+# (libuv request types) than it had before the first cell, checked every 25 ms, for at most
+# LATE_MS ms. Persistent handles (sockets, workers) are not counted: they may live on by design.
+PENDING_TS = (
+    "(globalThis as any).__transferlabPending = (): number => process.getActiveResourcesInfo()"
+    ".filter((r: string) => r === 'Timeout' || r === 'Immediate' || /Req|Promise/.test(r)).length;\n"
+    "(globalThis as any).__transferlabIdle = (globalThis as any).__transferlabPending();"
+)
+DRAIN_TS = (
+    "{ const end = Date.now() + LATE_MS;\n"
+    "  while ((globalThis as any).__transferlabPending() > (globalThis as any).__transferlabIdle && Date.now() < end)\n"
+    "    await new Promise((r) => setTimeout(r, 25)); }"
+)
+# Seconds to keep reading after the wait, for a report printed at its very end to arrive.
+LATE_SETTLE = 0.3
 
 
 def die_with_parent():
@@ -95,6 +159,8 @@ class Run:
         self.lock = threading.Lock()
         self.current = None        # index of the running cell
         self.last = None           # index of the last cell sent
+        self.hidden = set()        # msg_ids of the runner's own silent requests (not cells)
+        self.idle_baseline = False # whether PENDING_TS ran, so DRAIN_TS can compare
 
     # -- kernel lifecycle ---------------------------------------------------------------------
     def start(self):
@@ -126,6 +192,7 @@ class Run:
             raise Failure('kernel_start', None, 'The kernel did not start: %s%s' % (e, self.stderr_tail()))
         emit('kernel_started', pid=proc.pid if proc is not None else None,
              seconds=round(time.monotonic() - t0, 3))
+        self.idle_baseline = self.run_hidden(PENDING_TS, 10.0) == 'ok'
 
     def process(self):
         prov = getattr(self.km, 'provisioner', None)
@@ -185,6 +252,9 @@ class Run:
     def handle(self, msg):
         from nbformat.v4 import output_from_msg
         parent = msg.get('parent_header', {}).get('msg_id')
+        if parent in self.hidden:
+            self.handle_hidden(parent, msg)
+            return
         index = self.cell_of_msg.get(parent)
         if index is None:
             return
@@ -234,6 +304,51 @@ class Run:
         if display_id and mtype in ('display_data', 'execute_result'):
             self.display_refs.setdefault(display_id, []).append((index, len(outputs) - 1))
 
+    def handle_hidden(self, parent, msg):
+        """A report printed while a silent request of the runner runs belongs to the last cell."""
+        mtype = msg['msg_type']
+        content = msg['content']
+        if mtype == 'status' and content.get('execution_state') == 'idle':
+            self.idle.add(parent)
+        elif mtype == 'stream' and content.get('name') == 'stderr':
+            text = self.stderr_text.get(('hidden', parent), '') + content.get('text', '')
+            self.stderr_text[('hidden', parent)] = text
+            found = unhandled_in(text)
+            if found:
+                with self.lock:
+                    if self.unhandled is None:
+                        self.unhandled = [self.last, found.group(1), time.monotonic()]
+
+    def run_hidden(self, code, timeout):
+        """Runs runner code silently (no outputs, no execution count); returns the reply status,
+        'timeout', or the report text of a rejection that failed it (then self.unhandled is set)."""
+        msg_id = self.kc.execute(code, silent=True, store_history=False, allow_stdin=False, stop_on_error=False)
+        self.hidden.add(msg_id)
+        end = time.monotonic() + timeout
+        reply = None
+        while time.monotonic() < end:
+            if ORPHANED.is_set():
+                raise KeyboardInterrupt()
+            self.pump(0.02)
+            if reply is None:
+                reply = self.shell_reply(msg_id)
+            if reply is not None and msg_id in self.idle:
+                break
+            if not self.alive():
+                return 'dead'
+        if reply is None:
+            return 'timeout'
+        content = reply['content']
+        status = content.get('status')
+        if status != 'ok':
+            text = ANSI_RE.sub('', '\n'.join(content.get('traceback') or []) or '%s: %s' % (content.get('ename'), content.get('evalue'))).strip()
+            # The project's kernel fails a request during which a rejection or uncaught exception happens.
+            if ASYNC_ERROR_RE.match(text):
+                with self.lock:
+                    if self.unhandled is None:
+                        self.unhandled = [self.last, text, time.monotonic()]
+        return status
+
     def clear(self, index):
         self.nb.cells[index].outputs = []
         self.clear_pending.discard(index)
@@ -279,6 +394,8 @@ class Run:
         next_beat = start + HEARTBEAT_SECONDS
         reply = None
         while True:
+            if ORPHANED.is_set():
+                raise KeyboardInterrupt()
             self.pump(0.05)
             if reply is None:
                 reply = self.shell_reply(msg_id)
@@ -361,11 +478,24 @@ class Run:
             timeout = cell.metadata.get('timeout', self.job['timeout'])
             emit('cell_start', index=index)
             self.run_cell(index, float(timeout))
-        # Late rejections from fire-and-forget code of the last cells.
-        end = time.monotonic() + self.job['late_wait']
-        while time.monotonic() < end:
-            self.pump(0.02)
-            self.check_unhandled()
+        # Late rejections from fire-and-forget code of the last cells: wait while the kernel has
+        # timers or requests pending (up to late_wait), then a moment for a report to arrive.
+        late = float(self.job['late_wait'])
+        if late > 0 and self.last is not None:
+            drained = False
+            if self.idle_baseline:
+                status = self.run_hidden(DRAIN_TS.replace('LATE_MS', str(int(late * 1000))), late + 10.0)
+                drained = status in ('ok', 'error')
+            if not drained:
+                # Not the project's kernel (or it did not answer): a fixed wait instead.
+                end = time.monotonic() + late
+                while time.monotonic() < end:
+                    self.pump(0.02)
+                    self.check_unhandled()
+            end = time.monotonic() + min(late, LATE_SETTLE)
+            while time.monotonic() < end:
+                self.pump(0.02)
+                self.check_unhandled()
         self.check_unhandled()
 
 
@@ -383,7 +513,8 @@ def render(targets):
 
 
 def main():
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    signal.signal(signal.SIGTERM, on_sigterm)
+    watch_parent()
     job = json.loads(sys.stdin.readline())
     import nbformat
     nb = nbformat.read(job['notebook'], as_version=4)
@@ -395,9 +526,17 @@ def main():
     except Failure as f:
         emit('failure', kind=f.kind, index=f.index, message=f.message)
     except KeyboardInterrupt:
-        emit('failure', kind='aborted', index=run.current, message='The run was aborted.')
+        if not ORPHANED.is_set():
+            emit('failure', kind='aborted', index=run.current, message='The run was aborted.')
     finally:
         run.shutdown()
+    if ORPHANED.is_set():
+        # The runner is gone (killed): nobody will read the results or clean its folder up.
+        import shutil
+        cleanup = job.get('cleanup_dir')
+        if cleanup:
+            shutil.rmtree(cleanup, ignore_errors=True)
+        os._exit(1)
     nbformat.write(nb, job['executed_path'])
     emit('executed', path=job['executed_path'])
     line = sys.stdin.readline()

@@ -32,7 +32,12 @@ export interface RunNotebookArgs {
   html?: boolean;
   /** Seconds a timed-out cell gets to stop after the interrupt before the kernel is killed, > 0. Default: 5. */
   interruptGrace?: number;
-  /** Seconds to keep watching after the last cell for late unhandled rejections, >= 0. Default: 0.3. */
+  /**
+   * Most seconds to wait after the last cell while the kernel still has timers or requests
+   * pending (a `setTimeout` whose callback may throw, a fetch whose promise may reject), so that a
+   * rejection a second after the last cell still fails the run; a notebook that leaves nothing
+   * pending costs about 0.3 s. 0 turns the watch off, >= 0. Default: 5.
+   */
   lateWait?: number;
   /** Python interpreter with jupyter_client, nbformat and nbconvert. Default: found like `npm run setup` does. */
   python?: string;
@@ -131,7 +136,7 @@ export async function runNotebook(notebookPath: string, args: RunNotebookArgs = 
   const log = args.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const timeout = checkPositive('timeout', args.timeout ?? 1800);
   const interruptGrace = checkPositive('interruptGrace', args.interruptGrace ?? 5);
-  const lateWait = checkPositive('lateWait', args.lateWait ?? 0.3, true);
+  const lateWait = checkPositive('lateWait', args.lateWait ?? 5, true);
   const input = path.resolve(notebookPath);
   const source = readNotebook(input);
   const { notebook: prepared, sourceIndex } = injectParameters(source, args.params ?? {}, notebookPath);
@@ -212,6 +217,8 @@ export async function runNotebook(notebookPath: string, args: RunNotebookArgs = 
         interrupt_grace: interruptGrace,
         late_wait: lateWait,
         startup_timeout: 60,
+        // Removed by the driver if this process dies mid-run (it then also shuts the kernel down).
+        cleanup_dir: tmp,
       }) + '\n',
     );
 
