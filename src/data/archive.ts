@@ -10,6 +10,7 @@
  * staging folder next to the destination and moves the result into place only when everything
  * succeeded.
  */
+import { randomBytes } from 'node:crypto';
 import { constants as fsc, promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { checkBoolean, checkInteger, checkString, isNumber, isPlainObject, invalidParameterError } from '../util/validate';
@@ -31,9 +32,10 @@ export interface ExtractArchiveArgs {
    */
   maxRatio?: number;
   /**
-   * When `dest` already exists, files from the archive merge into it. By default an existing file
-   * at the same path is an error (checked for all files before any is moved); with `true` it is
-   * replaced. Links and folders in the way are always an error. Default false.
+   * What to do when `dest` is a folder that is not empty (extraction never merges): `false`
+   * refuses, naming what is there; `true` replaces the folder's whole content with the archive's,
+   * swapping the complete new folder in for the old one. Either way a symbolic link where the
+   * archive puts an entry is refused first. Default false.
    */
   overwrite?: boolean;
 }
@@ -211,11 +213,10 @@ async function lstatOrNull(p: string): Promise<import('node:fs').Stats | null> {
 }
 
 /**
- * Checks, before anything moves, that every planned path can be placed in an existing `dest`:
- * no component is a link, no file stands where a folder goes, and existing files are replaced
- * only with `overwrite`.
+ * Checks, before anything is written, that no planned path meets a symbolic link in an existing
+ * `dest` (a link there is never written through, nor silently deleted).
  */
-async function checkMerge(archive: string, dest: string, plan: PlannedEntry[], overwrite: boolean): Promise<void> {
+async function checkLinks(archive: string, dest: string, plan: PlannedEntry[]): Promise<void> {
   const checked = new Map<string, 'dir' | 'absent'>();
   for (const { rel, dir, record } of plan) {
     const parts = rel.split('/');
@@ -235,13 +236,11 @@ async function checkMerge(archive: string, dest: string, plan: PlannedEntry[], o
         break;
       }
       if (st.isSymbolicLink()) fail('is a symbolic link; refusing to write through it. Remove the link or choose another destination');
-      if (last && !dir) {
-        if (st.isDirectory()) fail('is a folder but the archive has a file there');
-        if (!st.isFile()) fail('is not a regular file');
-        if (!overwrite) fail('already exists. Pass overwrite: true to replace existing files, or extract into an empty folder');
-        continue;
+      if (last && !dir) continue;
+      if (!st.isDirectory()) {
+        checked.set(sub, 'absent');
+        break;
       }
-      if (!st.isDirectory()) fail('is a file but the archive needs a folder there');
       state = 'dir';
       checked.set(sub, state);
     }
@@ -259,14 +258,16 @@ async function checkMerge(archive: string, dest: string, plan: PlannedEntry[], o
  * says so; stored permission bits, setuid included, are ignored). Names without the UTF-8 flag
  * are decoded as code page 437.
  *
- * When `dest` does not exist the staging folder is renamed to it, so `dest` appears complete or
- * not at all. When it exists the files are merged in: all conflicts (existing files without
- * `overwrite`, links, files where folders go) are checked before the first file moves; a failure
- * while moving (disk error, a concurrent writer) can leave the files moved so far.
+ * When `dest` does not exist or is an empty folder, the staging folder is renamed to it, so `dest`
+ * appears complete or not at all. Extraction never merges into other files: a non-empty `dest`
+ * is refused with a list of what it holds, or with `overwrite: true` replaced: the old folder is
+ * renamed aside (`<dest>.old-XXXXXX`), the staging folder renamed into place and the old one
+ * removed, so `dest` holds exactly the archive's files (should the second rename fail, the old
+ * folder is put back).
  *
  * @param file - the `.zip` archive
  * @param dest - destination folder; created with its parents when missing
- * @param options - limits and the merge rule, see {@link ExtractArchiveArgs}
+ * @param options - limits and the rule for a non-empty destination, see {@link ExtractArchiveArgs}
  * @returns the destination, the relative paths of the files written (sorted) and the byte count
  * @throws ArchiveError naming the archive and the entry for every refusal, for corrupt or
  *   truncated data and for file-system errors during extraction (a read-only, unwritable or full
@@ -309,7 +310,21 @@ export async function extractArchive(file: string, dest: string, options: Extrac
   if (existing && !(await fsp.stat(real)).isDirectory()) {
     throw new ArchiveError(`Cannot extract ${archive}: the destination ${target} exists and is not a folder. Choose another destination.`, archive);
   }
-  if (existing) await checkMerge(archive, real, plan, o.overwrite);
+  let occupied = false;
+  if (existing) {
+    await checkLinks(archive, real, plan);
+    const entries = (await fsp.readdir(real, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    occupied = entries.length > 0;
+    if (occupied && !o.overwrite) {
+      const shown = entries.slice(0, 5).map((e) => (e.isDirectory() ? `${e.name}/` : e.name));
+      const more = entries.length > shown.length ? `, ... (${entries.length} entries)` : '';
+      throw new ArchiveError(
+        `Cannot extract ${archive} into ${target}: the folder is not empty (it holds ${shown.join(', ')}${more}) and extraction never merges. ` +
+          'Extract into a new or empty folder, or pass overwrite: true to replace its whole content with the archive. Nothing was changed.',
+        archive,
+      );
+    }
+  }
 
   let staging: string;
   try {
@@ -350,19 +365,19 @@ export async function extractArchive(file: string, dest: string, options: Extrac
     }
     current = undefined;
     await fsp.chmod(staging, 0o755);
-    if (!existing) {
+    if (!occupied) {
+      // Renaming onto an empty folder replaces it.
       await fsp.rename(staging, real);
     } else {
-      for (const entry of plan) {
-        current = entry.record;
-        const slash = entry.rel.lastIndexOf('/');
-        if (entry.dir) await mkdirInside(real, entry.rel);
-        else {
-          if (slash > 0) await mkdirInside(real, entry.rel.slice(0, slash));
-          await fsp.rename(path.join(staging, entry.rel), path.join(real, entry.rel));
-        }
+      const aside = `${real}.old-${randomBytes(4).toString('hex')}`;
+      await fsp.rename(real, aside);
+      try {
+        await fsp.rename(staging, real);
+      } catch (err) {
+        await fsp.rename(aside, real).catch(() => undefined);
+        throw err;
       }
-      await fsp.rm(staging, { recursive: true, force: true });
+      await fsp.rm(aside, { recursive: true, force: true });
     }
   } catch (err) {
     await fsp.rm(staging, { recursive: true, force: true }).catch(() => undefined);

@@ -228,7 +228,7 @@ export async function datasetsDownload(dataset: string, args: DatasetsDownloadAr
       const done = await readJson<{ bytes: number; mtimeMs: number }>(marker);
       if (args.force || done === undefined || done.bytes !== stat.size || done.mtimeMs !== stat.mtimeMs) {
         await fsp.rm(marker, { force: true });
-        await extractArchive(zipPath, dir);
+        await unzipBeside(zipPath, dir, slug);
         await fsp.writeFile(marker, JSON.stringify({ bytes: stat.size, mtimeMs: stat.mtimeMs }));
         if (!quiet) safeLog(`Extracted ${slug}.zip into ${dir}`);
       }
@@ -241,5 +241,24 @@ export async function datasetsDownload(dataset: string, args: DatasetsDownloadAr
       if (err.stack) err.stack = scrubSecrets(err.stack, secrets);
     }
     throw err;
+  }
+}
+
+/**
+ * The Kaggle CLI's `--unzip`: the archive's top-level entries land in `dir`, next to the zip,
+ * replacing entries of the same name (a re-extraction). `extractArchive` never merges, so the
+ * archive goes into a fresh hidden folder first and its entries are then renamed into place.
+ */
+async function unzipBeside(zipPath: string, dir: string, slug: string): Promise<void> {
+  const staging = await fsp.mkdtemp(path.join(dir, `.${slug}.unzip-`));
+  try {
+    const inside = path.join(staging, 'files');
+    await extractArchive(zipPath, inside);
+    for (const name of (await fsp.readdir(inside)).sort()) {
+      await fsp.rm(path.join(dir, name), { recursive: true, force: true });
+      await fsp.rename(path.join(inside, name), path.join(dir, name));
+    }
+  } finally {
+    await fsp.rm(staging, { recursive: true, force: true });
   }
 }

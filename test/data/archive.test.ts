@@ -217,18 +217,35 @@ test('reports truncated and corrupt archives as ArchiveError and leaves nothing 
   });
 });
 
-test('merges into an existing folder, refusing to replace files unless overwrite is true', async () => {
+test('never merges: a non-empty destination is refused naming what it holds, or replaced whole with overwrite', async () => {
   await inTmp(async (dir) => {
     const dest = path.join(dir, 'dest');
-    fs.mkdirSync(path.join(dest, 'Data'), { recursive: true });
+    fs.mkdirSync(path.join(dest, 'Data', 'train', 'old'), { recursive: true });
     fs.writeFileSync(path.join(dest, 'keep.txt'), 'mine');
     fs.writeFileSync(path.join(dest, 'Data', 'same.txt'), 'old');
+    fs.writeFileSync(path.join(dest, 'Data', 'train', 'old', 'leftover.png'), 'from an earlier run');
     const zip = writeZip(dir, [{ name: 'Data/new.txt', data: 'new' }, { name: 'Data/same.txt', data: 'replaced' }]);
-    await assertRefused(dir, zip, dest, 'Data/same.txt', /already exists\. Pass overwrite: true/);
+    const refused = await assertRefused(dir, zip, dest, undefined, /the folder is not empty \(it holds Data\/, keep\.txt\) and extraction never merges\. Extract into a new or empty folder, or pass overwrite: true/);
+    assert.equal(refused.entry, undefined);
     const res = await extractArchive(zip, dest, { overwrite: true });
     assert.deepEqual(res.files, ['Data/new.txt', 'Data/same.txt']);
-    assert.deepEqual(tree(dir).filter((p) => p.startsWith('dest')), ['dest/', 'dest/Data/', 'dest/Data/new.txt 3', 'dest/Data/same.txt 8', 'dest/keep.txt 4']);
-    assert.deepEqual(fs.readdirSync(dir).sort(), ['a.zip', 'dest']);
+    assert.deepEqual(tree(dir).filter((p) => p.startsWith('dest')), ['dest/', 'dest/Data/', 'dest/Data/new.txt 3', 'dest/Data/same.txt 8']);
+    assert.deepEqual(fs.readdirSync(dir).sort(), ['a.zip', 'dest'], 'no staging or old folder left beside it');
+    // An empty folder is simply filled.
+    fs.mkdirSync(path.join(dir, 'empty'));
+    assert.deepEqual((await extractArchive(zip, path.join(dir, 'empty'))).files, ['Data/new.txt', 'Data/same.txt']);
+  });
+});
+
+test('two extractions of different sizes into one folder leave exactly the second archive', async () => {
+  await inTmp(async (dir) => {
+    const big = writeZip(dir, Array.from({ length: 12 }, (_, i) => ({ name: `Data/train/c${i % 3}/${i}.png`, data: `big ${i}` })), 'big.zip');
+    const small = writeZip(dir, Array.from({ length: 4 }, (_, i) => ({ name: `Data/train/c${i % 2}/s${i}.png`, data: `small ${i}` })), 'small.zip');
+    const dest = path.join(dir, 'work', 'chest-ct');
+    assert.equal((await extractArchive(big, dest, { overwrite: true })).files.length, 12);
+    const second = await extractArchive(small, dest, { overwrite: true });
+    const onDisk = tree(dest).filter((p) => p.endsWith('.png') || /\.png \d+$/.test(p)).map((p) => p.replace(/ \d+$/, ''));
+    assert.deepEqual(onDisk, second.files, '0 leftovers of the first extraction');
   });
 });
 
