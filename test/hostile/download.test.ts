@@ -436,3 +436,32 @@ test("R13: getFile('..', url) and getFile('.', url) are refused; a folder at the
     await assert.rejects(downloadFile({ url: 'http://127.0.0.1:9/x', dest: path.join(dir, 'folder'), env, quiet: true }), /that path is a folder/);
   });
 });
+
+test('a redirect loop fails at once, and a connection reset before any header is retried a bounded number of times', async () => {
+  const loop = await startRoutes({ '/a': (_req, res) => res.writeHead(302, { Location: '/b' }).end(), '/b': (_req, res) => res.writeHead(302, { Location: '/a' }).end() });
+  const reset = await startRawServer((socket) => socket.destroy());
+  try {
+    await withTmp(async (dir) => {
+      await assert.rejects(downloadFile({ url: `${loop.origin}/a`, dest: path.join(dir, 'x'), retry: fast, maxRedirects: 5, env, quiet: true }), /Too many redirects \(5\)/);
+      assert.equal(loop.hits.length, 6);
+      const r = await timed(downloadFile({ url: `${reset.origin}/r`, dest: path.join(dir, 'y'), retry: { ...fast, retries: 2 }, env, quiet: true }));
+      assert.ok(r.error instanceof DownloadError);
+      assert.equal(reset.requests.length, 3);
+      assert.deepEqual(await listing(dir), []);
+    });
+  } finally {
+    await loop.close();
+    await reset.close();
+  }
+});
+
+test('waiting for a lock that a live process holds forever settles by the deadline', async () => {
+  await withTmp(async (dir) => {
+    const dest = path.join(dir, 'locked.bin');
+    // This process is alive and keeps touching nothing: the lock stays fresh for staleMs.
+    await fsp.writeFile(`${dest}.lock`, JSON.stringify({ pid: process.pid, hostname: os.hostname(), createdAt: new Date().toISOString() }));
+    const r = await timed(downloadFile({ url: 'http://127.0.0.1:9/x', dest, deadlineMs: 500, lock: { pollMs: 20 }, env, quiet: true }));
+    assert.ok(r.error instanceof Error && /Waited \d+ ms for the lock/.test(r.error.message), String(r.error));
+    assert.ok(r.ms < 1500, `${r.ms} ms`);
+  });
+});
