@@ -96,7 +96,7 @@ export function describeWeights(info: WeightsInfo): string {
         'transfer learning: expect accuracy near the majority baseline below.';
     case 'random-fallback':
       return [
-        `NOTE: the base network is RANDOM. The ${info.requested ?? 'pretrained'} weights could not be loaded (see the warning above), ` +
+        `NOTE: the base network is RANDOM. The ${info.requested === 'imagenet' ? 'ImageNet' : 'pretrained'} weights could not be loaded (see the warning above), ` +
           `so it holds a seeded random initialisation (seed ${info.seed ?? 0}).`,
         'Nothing below is transfer learning: a frozen random base hands the head almost no information, and the accuracy',
         'is expected to stay at the majority baseline printed further down. The cells below measure and say so.',

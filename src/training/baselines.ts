@@ -208,6 +208,14 @@ export class Baselines {
     };
   }
 
+  /**
+   * Axis ranges for `plotHistory` that keep noise from looking like learning: accuracy from 0 to 1,
+   * loss from 0 to at least the loss of a uniform guess.
+   */
+  get yRange(): { accuracy: [number, number]; loss: [number, number] } {
+    return { accuracy: [0, 1], loss: [0, this.uniformLoss] };
+  }
+
   /** The baselines as a reader sees them: one line each, then what "learning" has to beat. */
   get text(): string {
     const rows: Array<[string, string, string]> = [[`chance (a uniform guess)`, pct(this.chance), `its loss: ln ${this.classes} = ${this.uniformLoss.toFixed(3)}`]];
@@ -257,7 +265,7 @@ export class Baselines {
     const beat = acc > b.majorityShare + margin;
     const above = acc - b.majorityShare;
     const lines = [
-      `${epochs !== undefined ? `After ${epochs} epoch${epochs === 1 ? '' : 's'}: ` : ''}${split} accuracy ${pct(acc)}; ` +
+      `${epochs !== undefined ? `After ${epochs} epoch${epochs === 1 ? '' : 's'}: ${split}` : split.charAt(0).toUpperCase() + split.slice(1)} accuracy ${pct(acc)}; ` +
         `majority baseline ${pct(b.majorityShare)} (always '${b.majorityClass}'), chance ${pct(this.chance)}.`,
     ];
     if (beat) lines.push(`Verdict: the model beat the majority baseline, by ${points(above)} (noise on ${b.samples} images: ±${points(margin)}).`);

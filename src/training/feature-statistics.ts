@@ -21,13 +21,13 @@ export interface FeatureStatistics {
   images: number;
   /** Features per image after average pooling (channels of the output). */
   channels: number;
-  /** `[rows, columns]` of the output grid before pooling, for a 4-D output; absent for a 2-D output. */
+  /** `[rows, columns]` of the output grid before pooling, for a 4-D output; absent for a 2-D output or a 1×1 grid. */
   grid?: [number, number];
   /** Root mean square of the pooled features: their typical size. */
   rms: number;
   /** How much the pooled features differ between images: the root of the per-feature variance across images, averaged over features. */
   betweenImages: number;
-  /** How much the features vary across the grid cells of one image (root of the per-image, per-channel variance over positions, averaged); absent for a 2-D output. */
+  /** How much the features vary across the grid cells of one image (root of the per-image, per-channel variance over positions, averaged); absent when `grid` is. */
   withinGrid?: number;
   /** One line for a notebook reader. */
   text: string;
@@ -98,7 +98,8 @@ export async function featureStatistics(model: tf.LayersModel, source: BatchSour
       return [rmsT, betweenT, withinT].map((t) => t.dataSync()[0] as number);
     });
     const shape = parts[0].shape;
-    const grid: [number, number] | undefined = rank === 4 ? [shape[1] as number, shape[2] as number] : undefined;
+    // A 1×1 grid (small inputs) has no positions to lose: report it as a 2-D output.
+    const grid: [number, number] | undefined = rank === 4 && (shape[1] as number) * (shape[2] as number) > 1 ? [shape[1] as number, shape[2] as number] : undefined;
     const channels = shape[shape.length - 1] as number;
     const ratio = rms > 0 ? ` (${Math.round((between / rms) * 100)}% of their size)` : '';
     const text = `Features the head receives (${have} images, after average pooling): size ${formatMagnitude(rms)} (root mean square), ` +

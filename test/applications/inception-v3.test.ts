@@ -170,7 +170,7 @@ test("offline with weightsFallback 'random': the model records the fallback and 
     assert.match(warnings[0]!, /Continuing with randomly initialised weights \(seed 42\) because weightsFallback is 'random'.*this is not transfer learning/s);
     assert.doesNotMatch(warnings[0]!, /calibrat/i);
     const notice = describeWeights(info);
-    assert.match(notice, /^NOTE: the base network is RANDOM\. The imagenet weights could not be loaded/);
+    assert.match(notice, /^NOTE: the base network is RANDOM\. The ImageNet weights could not be loaded/);
     assert.match(notice, /Nothing below is transfer learning/);
   } finally {
     model.dispose();

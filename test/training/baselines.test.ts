@@ -51,6 +51,7 @@ test('measureBaselines prints chance, each split\'s majority class and the untra
   assert.match(lines[3]!, /^ {2}majority class of validation +33\.3% {2}always 'red' \(2 of 6\)$/);
   assert.match(lines[4]!, new RegExp(`^  before training, validation +${(logs.accuracy * 100).toFixed(1)}%  loss ${logs.loss.toFixed(3)}$`));
   assert.equal(lines[5], 'Learning shows when validation accuracy beats the majority class by more than noise: 38.5 points on 6 images.');
+  assert.deepEqual(baselines.yRange, { accuracy: [0, 1], loss: [0, Math.log(3)] });
   assert.deepEqual(baselines.references, {
     accuracy: [{ name: 'majority class 33.3%', y: 1 / 3 }, { name: 'chance 33.3%', y: 1 / 3 }],
     loss: [{ name: 'uniform guess (ln 3)', y: Math.log(3) }],
@@ -69,7 +70,7 @@ test('the verdict says plainly whether the model beat the majority baseline by m
   const beaten = b.verdict('validation', 0.8);
   assert.equal(beaten.beat, true);
   assert.equal(beaten.text, [
-    "validation accuracy 80.0%; majority baseline 31.9% (always 'adenocarcinoma'), chance 25.0%.",
+    "Validation accuracy 80.0%; majority baseline 31.9% (always 'adenocarcinoma'), chance 25.0%.",
     'Verdict: the model beat the majority baseline, by 48.1 points (noise on 72 images: ±11.0 points).',
   ].join('\n'));
 
@@ -155,7 +156,8 @@ test('a random InceptionV3 hands the head features about 1e-4 in size that are n
     const stats = await featureStatistics(base, images, { images: 4 });
     assert.ok(stats.rms > 1e-6 && stats.rms < 1e-2, `size ${stats.rms}`);
     assert.ok(stats.betweenImages < 0.3 * stats.rms, `between images ${stats.betweenImages} of ${stats.rms}`);
-    assert.deepEqual([stats.channels, stats.grid], [2048, [1, 1]]);
+    assert.deepEqual([stats.channels, stats.grid, stats.withinGrid], [2048, undefined, undefined], 'a 1×1 grid has no positions to report');
+    assert.doesNotMatch(stats.text, /grid/);
   } finally {
     base.dispose();
   }
