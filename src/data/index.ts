@@ -12,3 +12,5 @@ export { ArchiveError } from './errors';
 export { extractArchive, EXTRACT_ARCHIVE_DEFAULTS, type ExtractArchiveArgs, type ExtractResult } from './archive';
 export { chestCtPhantom, CHEST_CT_CLASSES, CHEST_CT_TEST_CLASSES, CHEST_CT_COUNTS, CHEST_CT_DATASET, CHEST_CT_ZIP_NAME, type ChestCtPhantomArgs, type PhantomResult, type ChestCtSplit } from './phantom';
 export { obtainChestCtZip, type ObtainChestCtZipArgs, type ChestCtZip } from './chest-ct';
+export { phantomSourceSample, PHANTOM_SOURCE_CLASSES, SOURCE_SEED_ROOT, type PhantomSourceClass, type PhantomSourceSample, type PhantomSourceSampleArgs } from './phantom-source';
+export type { LesionBox, LesionSite, LesionSide, LesionZone } from './phantom-render';

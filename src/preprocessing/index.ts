@@ -44,3 +44,4 @@ export {
   type ClassAlignmentStrategy,
   type ClassPair,
 } from './class-alignment';
+export { phantomSourceSet, type PhantomSourceSet, type PhantomSourceSetArgs } from './phantom-source-set';
