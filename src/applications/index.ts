@@ -22,3 +22,16 @@ export { loadWeightsFromH5, type LoadWeightsFromH5Result } from './load-weights'
 export { WeightsUnavailableError, WeightsFormatError } from './errors';
 // Custom layers with Keras semantics (src/index.ts does not export './layers' itself).
 export * from '../layers';
+export {
+  PhantomNet,
+  addPhantomNetTop,
+  type AddPhantomNetTopArgs,
+  PHANTOM_SOURCE_WEIGHTS,
+  PHANTOM_NET_INPUT_SHAPE,
+  phantomSourceWeightsDir,
+  phantomSourceWeightsFile,
+  readPhantomSourceManifest,
+  type PhantomNetArgs,
+  type PhantomSourceManifest,
+} from './phantom-net';
+export { saveWeightsToH5 } from './save-weights';
