@@ -1,4 +1,4 @@
-// The `transferlab` command line: `transferlab run <notebook.ipynb>...`, `transferlab strip`,
+// The `transferlab` command line: `transferlab run <notebook.ipynb>...`, `transferlab strip`, `transferlab pretrain`,
 // `transferlab version`, `transferlab --help`. bin/transferlab.js calls main(); everything here is
 // thin over runNotebook and stripFile.
 import fs from 'node:fs';
@@ -8,6 +8,7 @@ import { parseParamArg, type ParamValue } from './params';
 import { packageRoot, kernelSpecModule } from './paths';
 import { failureHeadline, runNotebook, type RunNotebookResult } from './runNotebook';
 import { formatNotebook, parseNotebook, stripFile, stripNotebook } from './strip';
+import { pretrainCommand, PRETRAIN_USAGE } from './pretrain';
 
 /** Where the CLI writes; tests pass their own. */
 export interface CliIO {
@@ -26,6 +27,8 @@ export const USAGE = `Usage:
   transferlab strip <notebook.ipynb>... [--check] remove outputs, execution counts and the runner's
                                                   cells in place (--check: only list, exit 1 if any)
   transferlab strip --stdin                       the same from stdin to stdout (the git filter)
+  transferlab pretrain [options]                  train the 'phantom-source' weights (PhantomNet on the
+                                                  phantom's source task; see below)
   transferlab version                             print versions
   transferlab --help                              print this help
 
@@ -40,6 +43,7 @@ Options of run:
                            own kernel (e.g. 'transferlab-<folder>' from npm run setup)
   --no-html                skip the HTML rendering
 
+${PRETRAIN_USAGE}
 Exit status: 0 when every notebook ran, 1 when one failed, 2 for usage errors.
 `;
 
@@ -211,6 +215,7 @@ export async function main(argv: string[], io: CliIO = defaultIO): Promise<numbe
     return 0;
   }
   if (command === 'strip') return strip(rest, io);
+  if (command === 'pretrain') return pretrainCommand(rest, io);
   if (command !== 'run') {
     io.stderr(`Unknown command ${command}.\n\n${USAGE}`);
     return 2;

@@ -10,3 +10,4 @@ export { displayImageGrid, type GridImage, type ImageGridArgs } from './image-gr
 export { displayConfusionMatrix, type ConfusionMatrixArgs, type RenderedConfusionMatrix } from './confusion-matrix';
 export { displayTable, renderTable, type RenderedTable, type TableCell } from './table';
 export { batchToGridImages, loadGridImages, type BatchToGridImagesArgs, type LoadGridImagesArgs } from './grid-sources';
+export { plotTransferComparison, plotTransferCurves, type TransferPlotArgs } from './transfer';

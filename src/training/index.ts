@@ -14,5 +14,9 @@ export { evaluate, predictIterator, type EvaluateArgs, type PredictIteratorArgs,
 export { confusionMatrix, classificationReport, worstPredictions, type ClassScores, type ClassificationReport, type WorstPrediction } from './report';
 export * from './callbacks';
 export { calibrateBatchNormalization, adaptRandomFeatures, type AdaptRandomFeaturesArgs, type CalibrateBatchNormalizationArgs, type CalibrateBatchNormalizationResult } from './calibrate-batch-norm';
+export { arraySource, type ArraySource, type ArraySourceArgs } from './array-source';
 export { Baselines, measureBaselines, majorityBaseline, chanceLevel, noiseMargin, type LabelledSplit, type SplitBaseline, type Verdict, type VerdictArgs, type MeasureBaselinesArgs } from './baselines';
 export { featureStatistics, formatMagnitude, type FeatureStatistics, type FeatureStatisticsArgs } from './feature-statistics';
+export { pretrainPhantomSource, PRETRAIN_DEFAULTS, PHANTOM_SOURCE_FILES, HELD_OUT_START, type PretrainPhantomSourceArgs } from './pretrain';
+export { transferStudy, collectImages, sampleLabelsPerClass, summarizeTransfer, describeTransfer, type TransferGap, TRANSFER_METHODS, type TransferMethod, type TransferResult, type TransferCurves, type TransferStudy, type TransferStudyArgs, type TransferSummary, type LabelledImages } from './transfer-study';
+export { fitLogisticRegression, extractFeatures, type LogisticRegressionArgs, type LogisticRegressionModel } from './classical';
