@@ -8,6 +8,7 @@
 export * as tf from '@tensorflow/tfjs';
 export { createRandom, deriveSeed, type Random } from './util/random';
 export { setGlobalSeed, getGlobalSeed, clearGlobalSeed } from './util/seed';
+export { TransferlabError, MissingPackageError } from './util/errors';
 export * from './runtime';
 export * from './data';
 export * from './preprocessing';

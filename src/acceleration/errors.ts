@@ -1,9 +1,9 @@
 /** Errors of the acceleration area. */
 
-/** A layer or setting that the ONNX converter cannot express; carries the layer's name and class. */
-export class OnnxConversionError extends Error {
-  override readonly name = 'OnnxConversionError';
+import { TransferlabError } from '../util/errors';
 
+/** A layer or setting that the ONNX converter cannot express; carries the layer's name and class. */
+export class OnnxConversionError extends TransferlabError {
   /**
    * @param layerName - the Keras layer name (e.g. `'conv2d_3'`)
    * @param className - the layer's class (e.g. `'SeparableConv2D'`)
@@ -18,9 +18,7 @@ export class OnnxConversionError extends Error {
  * A prefix engine was asked to run a prefix that no longer matches what it was built for: a layer
  * of the prefix became trainable (unfrozen), or the prefix's layers changed. Carries the layer.
  */
-export class PrefixEngineStaleError extends Error {
-  override readonly name = 'PrefixEngineStaleError';
-
+export class PrefixEngineStaleError extends TransferlabError {
   /**
    * @param layerName - the first prefix layer that changed
    * @param reason - what changed and what to do
@@ -31,9 +29,7 @@ export class PrefixEngineStaleError extends Error {
 }
 
 /** A feature-cache file could not be read or written; carries the path. */
-export class FeatureCacheError extends Error {
-  override readonly name = 'FeatureCacheError';
-
+export class FeatureCacheError extends TransferlabError {
   /**
    * @param path - the cache file or folder
    * @param reason - what went wrong and what to do
@@ -42,3 +38,9 @@ export class FeatureCacheError extends Error {
     super(`Feature cache ${path}: ${reason}`);
   }
 }
+
+/**
+ * ONNX Runtime failed to run a converted prefix, its worker thread failed or exited, or a session or
+ * engine was used after it was terminated or disposed. The message says which and what to do.
+ */
+export class OnnxRuntimeError extends TransferlabError {}

@@ -169,6 +169,7 @@ export class FeatureCache {
       return undefined;
     }
     try {
+      // These plain Errors never leave readDisk: a bad cache file is deleted and recomputed.
       if (!buf.subarray(0, MAGIC.length).equals(MAGIC)) throw new Error('bad magic');
       const headerLength = buf.readUInt32LE(MAGIC.length);
       const start = MAGIC.length + 4;

@@ -15,7 +15,7 @@ import { createHash } from 'node:crypto';
 import * as os from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import type * as Ort from 'onnxruntime-node';
-import { PrefixEngineStaleError } from './errors';
+import { OnnxRuntimeError, PrefixEngineStaleError } from './errors';
 import { cachedPrefixOutputs, product, tensorsFromChunks } from './cached-outputs';
 import type { FeatureCache } from './feature-cache';
 import { OnnxWorkerSession, type OnnxRunOutput } from './onnx-worker-session';
@@ -162,6 +162,7 @@ export class OnnxPrefixEngine implements PrefixEngine {
       const name = outputNames.find((n) => n === expected);
       if (name === undefined) {
         release();
+        // Internal invariants of the converter (to-onnx names every output): plain Errors on purpose.
         throw new Error(`Internal error: the ONNX model has no output '${expected}' for prefix output layer '${layer.name}' (outputs: ${outputNames.join(', ')}).`);
       }
       return name;
@@ -184,7 +185,7 @@ export class OnnxPrefixEngine implements PrefixEngine {
 
   /** Throws when a prefix layer was unfrozen; rebuilds when its weights changed. */
   private async ensureFresh(): Promise<void> {
-    if (this.disposed) throw new Error('This OnnxPrefixEngine was disposed; create a new one with createOnnxPrefixEngine.');
+    if (this.disposed) throw new OnnxRuntimeError('This OnnxPrefixEngine was disposed; create a new one with createOnnxPrefixEngine.');
     const layers = this.prefix.layers;
     if (layers.length !== this.trainable.length) {
       throw new PrefixEngineStaleError(this.prefix.name, `the prefix had ${this.trainable.length} layers when converted and has ${layers.length} now. Create a new engine for the new split.`);

@@ -15,6 +15,7 @@ import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type * as Ort from 'onnxruntime-node';
 import type { OnnxWorkerReply, OnnxWorkerRequest } from './onnx-worker';
+import { OnnxRuntimeError } from './errors';
 
 /** One output of a run: flat float32 values and their dims. */
 export interface OnnxRunOutput {
@@ -53,11 +54,11 @@ export class OnnxWorkerSession {
       if (p === undefined) return;
       this.pending.delete(reply.id);
       if (this.pending.size === 0) this.worker.unref();
-      if ('error' in reply) p.reject(new Error(`ONNX Runtime (worker thread) failed: ${reply.error.name}: ${reply.error.message}`));
+      if ('error' in reply) p.reject(new OnnxRuntimeError(`ONNX Runtime (worker thread) failed: ${reply.error.name}: ${reply.error.message}`));
       else p.resolve(reply);
     });
-    this.worker.on('error', (err) => this.die(new Error(`The ONNX Runtime worker thread failed: ${err.message}. Pass { worker: false } to createOnnxPrefixEngine to run ONNX Runtime on the main thread.`, { cause: err })));
-    this.worker.on('exit', (code) => this.die(new Error(`The ONNX Runtime worker thread exited (code ${code}) before answering.`)));
+    this.worker.on('error', (err) => this.die(new OnnxRuntimeError(`The ONNX Runtime worker thread failed: ${err.message}. Pass { worker: false } to createOnnxPrefixEngine to run ONNX Runtime on the main thread.`, { cause: err })));
+    this.worker.on('exit', (code) => this.die(new OnnxRuntimeError(`The ONNX Runtime worker thread exited (code ${code}) before answering.`)));
   }
 
   /**
@@ -99,7 +100,7 @@ export class OnnxWorkerSession {
       } catch (error) {
         this.pending.delete(id);
         if (this.pending.size === 0) this.worker.unref();
-        reject(error instanceof Error ? error : new Error(String(error)));
+        reject(error instanceof Error ? error : new Error(String(error))); // internal: a non-Error thrown by postMessage, passed on as it is
       }
     });
   }
@@ -110,11 +111,12 @@ export class OnnxWorkerSession {
    * @param model - the model bytes; its buffer is transferred to the worker (do not use it afterwards)
    * @param options - ONNX Runtime session options
    * @returns the session's input and output names
-   * @throws Error with ONNX Runtime's message when the session cannot be created, or when the worker died
+   * @throws OnnxRuntimeError with ONNX Runtime's message when the session cannot be created, or when the worker died
    */
   async load(model: Uint8Array, options: Ort.InferenceSession.SessionOptions): Promise<{ inputNames: string[]; outputNames: string[] }> {
     const whole = model.byteOffset === 0 && model.byteLength === model.buffer.byteLength;
     const reply = await this.request({ type: 'load', model, options }, whole ? [model.buffer as ArrayBuffer] : []);
+    // Internal invariant (the worker's protocol), not a user-facing failure: stays a plain Error.
     if (!('inputNames' in reply)) throw new Error('Internal error: the ONNX worker answered a load with something else.');
     return { inputNames: reply.inputNames, outputNames: reply.outputNames };
   }
@@ -127,18 +129,19 @@ export class OnnxWorkerSession {
    * @param dims - the input's shape
    * @param outputs - names of the outputs wanted, in the order returned
    * @returns one {@link OnnxRunOutput} per name; the arrays are owned by the caller
-   * @throws Error with ONNX Runtime's message, or when the worker died
+   * @throws OnnxRuntimeError with ONNX Runtime's message, or when the worker died
    */
   async run(input: Float32Array, dims: number[], outputs: string[]): Promise<OnnxRunOutput[]> {
     const whole = input.byteOffset === 0 && input.byteLength === input.buffer.byteLength;
     const reply = await this.request({ type: 'run', input, dims, outputs }, whole ? [input.buffer as ArrayBuffer] : []);
+    // Internal invariant (the worker's protocol), not a user-facing failure: stays a plain Error.
     if (!('outputs' in reply)) throw new Error('Internal error: the ONNX worker answered a run with something else.');
     return reply.outputs;
   }
 
   /** Ends the thread; pending and later requests reject. */
   terminate(): void {
-    this.die(new Error('This ONNX Runtime worker session was terminated.'));
+    this.die(new OnnxRuntimeError('This ONNX Runtime worker session was terminated.'));
     void this.worker.terminate().catch(() => undefined);
   }
 }

@@ -32,7 +32,7 @@ if (parentPort !== null) {
   // Requests are handled one at a time, in order (a run never overlaps a load).
   let chain: Promise<void> = Promise.resolve();
   const fail = (id: number, err: unknown): void => {
-    const e = err instanceof Error ? err : new Error(String(err));
+    const e = err instanceof Error ? err : new Error(String(err)); // internal: only its name and message cross to the main thread
     port.postMessage({ id, error: { name: e.name, message: e.message } } satisfies OnnxWorkerReply);
   };
   const handle = async (msg: OnnxWorkerRequest): Promise<void> => {
@@ -44,6 +44,7 @@ if (parentPort !== null) {
       port.postMessage({ id: msg.id, inputNames: [...next.inputNames], outputNames: [...next.outputNames] } satisfies OnnxWorkerReply);
       return;
     }
+    // Internal invariants of the worker protocol: plain Errors, reported by the session as OnnxRuntimeError.
     if (session === undefined) throw new Error('no ONNX model was loaded in this worker before run');
     const s = session;
     const input = new ort.Tensor('float32', msg.input, msg.dims);

@@ -160,7 +160,8 @@ export class PrefixBatchQueue {
    */
   async next(): Promise<PrefixBatch> {
     const batch = this.pending.shift();
-    if (batch === undefined) throw new TrainingError(`All ${this.total} batches of this queue were taken already.`);
+    // Internal invariant of the training loops (they take each batch once): a plain Error.
+    if (batch === undefined) throw new Error(`All ${this.total} batches of this queue were taken already.`);
     try {
       return await batch;
     } finally {

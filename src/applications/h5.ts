@@ -9,6 +9,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { MissingPackageError } from '../util/errors';
 
 /** The part of h5wasm's API we use (kept loose: h5wasm's own types are ESM-only). */
 export interface H5Module {
@@ -58,7 +59,7 @@ function findPackageDir(): string {
     const dir = path.join(base, 'h5wasm');
     if (fs.existsSync(path.join(dir, 'dist', 'node', 'hdf5_hl.js'))) return dir;
   }
-  throw new Error("Cannot find the 'h5wasm' package (needed to read Keras .h5 weight files). Install it: npm install h5wasm");
+  throw new MissingPackageError('h5wasm', "Cannot find the 'h5wasm' package (needed to read Keras .h5 weight files). Install it: npm install h5wasm");
 }
 
 /**

@@ -1,9 +1,10 @@
 // Errors of the notebook runner (`transferlab run`). A failing cell is not an error: runNotebook
 // returns a result with `ok: false`. These classes are for problems before or around execution.
 
+import { TransferlabError } from '../util/errors';
+
 /** A `--param` value or name is invalid, or the notebook cannot take parameters. */
-export class ParameterError extends Error {
-  override name = 'ParameterError';
+export class ParameterError extends TransferlabError {
   /** The parameter concerned, when there is one. */
   readonly parameter?: string;
   /** The notebook concerned, when known. */
@@ -17,8 +18,7 @@ export class ParameterError extends Error {
 }
 
 /** No Python with Jupyter's client libraries was found, or the Python driver failed. */
-export class JupyterUnavailableError extends Error {
-  override name = 'JupyterUnavailableError';
+export class JupyterUnavailableError extends TransferlabError {
   /** The Python interpreter concerned, when one was chosen. */
   readonly python?: string;
 
@@ -29,8 +29,7 @@ export class JupyterUnavailableError extends Error {
 }
 
 /** A notebook file cannot be read, parsed or written. */
-export class NotebookFileError extends Error {
-  override name = 'NotebookFileError';
+export class NotebookFileError extends TransferlabError {
   /** The file concerned. */
   readonly path: string;
 

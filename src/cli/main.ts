@@ -8,6 +8,7 @@ import { parseParamArg, type ParamValue } from './params';
 import { packageRoot, kernelSpecModule } from './paths';
 import { failureHeadline, runNotebook, type RunNotebookResult } from './runNotebook';
 import { formatNotebook, parseNotebook, stripFile, stripNotebook } from './strip';
+import { TransferlabError } from '../util/errors';
 import { pretrainCommand, PRETRAIN_USAGE } from './pretrain';
 
 /** Where the CLI writes; tests pass their own. */
@@ -47,9 +48,8 @@ ${PRETRAIN_USAGE}
 Exit status: 0 when every notebook ran, 1 when one failed, 2 for usage errors.
 `;
 
-class UsageError extends Error {
-  override name = 'UsageError';
-}
+/** Unknown options or missing values on the command line (exit status 2). */
+class UsageError extends TransferlabError {}
 
 /** Parsed arguments of `transferlab run`. */
 export interface RunCommand {

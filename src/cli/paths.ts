@@ -22,6 +22,7 @@ export function packageRoot(): string {
         // Not a readable package.json: keep looking upwards.
       }
     }
+    // Internal invariant of an installed package (this file always lies below its package.json).
     if (path.dirname(dir) === dir) throw new Error(`Expected transferlab's package.json above ${__dirname} but found none.`);
   }
 }

@@ -195,6 +195,7 @@ async function mkdirInside(root: string, rel: string): Promise<void> {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       const st = await fsp.lstat(cur);
+      // A plain Error, reported by extractArchive's catch as an ArchiveError naming the archive and entry.
       if (!st.isDirectory()) throw new Error(`${cur} exists and is ${st.isSymbolicLink() ? 'a symbolic link' : 'not a folder'}`);
     }
   }
@@ -354,6 +355,7 @@ export async function extractArchive(file: string, dest: string, options: Extrac
       if (slash > 0) await mkdirInside(staging, entry.rel.slice(0, slash));
       const data = zip.read(entry.record);
       bytes += data.length;
+      // A plain Error, reported by the catch below as an ArchiveError naming the archive and entry.
       if (bytes > o.maxTotalBytes) throw new Error(`the bytes inflated so far (${bytes}) exceed maxTotalBytes (${o.maxTotalBytes})`);
       const handle = await fsp.open(path.join(staging, entry.rel), CREATE_FLAGS, 0o644);
       try {

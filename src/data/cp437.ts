@@ -19,6 +19,7 @@ const HIGH =
 const TABLE: string[] = [];
 for (let b = 0; b < 128; b++) TABLE.push(String.fromCharCode(b));
 for (const ch of HIGH) TABLE.push(ch);
+// Internal invariant of the table above, checked once at load.
 if (TABLE.length !== 256) throw new Error(`cp437 table has ${TABLE.length} entries instead of 256`);
 
 /**

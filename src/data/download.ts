@@ -288,6 +288,8 @@ function writeBody(res: IncomingMessage, file: string, flags: 'a' | 'w', onData:
     let ended = false;
     let received = 0;
     let ticker: NodeJS.Timeout | undefined;
+    // The plain Errors given to finish() are reasons, not failures: the caller retries and, when
+    // retries run out, reports them inside a DownloadError naming the URL.
     const onAbort = (): void => finish(new Error('the deadline passed'));
     const finish = (err?: Error): void => {
       if (ended) return;
@@ -333,11 +335,12 @@ function writeBody(res: IncomingMessage, file: string, flags: 'a' | 'w', onData:
     res.on('end', () => finish());
     res.on('error', (err) => finish(err));
     res.on('close', () => {
-      if (!res.complete) finish(new Error('connection closed early'));
+      if (!res.complete) finish(new Error('connection closed early')); // a plain Error: a reason, as above
     });
   });
 }
 
+/** Internal: an attempt failed in a way worth retrying; never leaves downloadFile (the last one becomes a DownloadError). */
 class RetryableError extends Error {
   constructor(
     message: string,
@@ -538,7 +541,7 @@ async function transfer(args: DownloadFileArgs, dest: string, kind: ContentKind,
         const len = res.headers['content-length'];
         meta.total = len !== undefined && /^\d+$/.test(len) ? Number(len) : undefined;
       } else {
-        throw new Error('unreachable');
+        throw new Error('unreachable'); // internal invariant: only 200 and 206 get here
       }
       const etag = res.headers.etag;
       meta.etag = etag !== undefined && !etag.startsWith('W/') ? etag : undefined;

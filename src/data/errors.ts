@@ -5,6 +5,8 @@
  * URL passes through {@link redactUrl} before it reaches a message or a property.
  */
 
+import { TransferlabError } from '../util/errors';
+
 /**
  * Removes credentials from a URL for messages and logs: the `user:password@` part and the values of
  * query parameters that look like secrets (signatures, tokens, keys).
@@ -32,14 +34,13 @@ export function redactUrl(url: string): string {
 }
 
 /** A transfer failed: a network error, an unexpected HTTP status, or a truncated body after retries. */
-export class DownloadError extends Error {
+export class DownloadError extends TransferlabError {
   /** The URL (credentials removed). */
   readonly url: string;
   /** The HTTP status when one was received. */
   readonly status?: number;
   constructor(message: string, url: string, status?: number, options?: { cause?: unknown }) {
     super(message, options);
-    this.name = 'DownloadError';
     this.url = redactUrl(url);
     this.status = status;
   }
@@ -55,7 +56,6 @@ export class DownloadTimeoutError extends DownloadError {
   readonly deadlineMs: number;
   constructor(message: string, url: string, deadlineMs: number) {
     super(message, url);
-    this.name = 'DownloadTimeoutError';
     this.deadlineMs = deadlineMs;
   }
 }
@@ -70,20 +70,18 @@ export class UnexpectedContentError extends DownloadError {
   readonly path: string;
   constructor(message: string, url: string, path: string, status?: number) {
     super(message, url, status);
-    this.name = 'UnexpectedContentError';
     this.path = path;
   }
 }
 
 /** Kaggle credentials are missing, malformed or unreadable. Never contains the key. */
-export class CredentialsError extends Error {
+export class CredentialsError extends TransferlabError {
   /** The file involved, when the problem is a file. */
   readonly path?: string;
   /** `'missing'` (none anywhere), `'malformed'` (bad file or half-set variables) or `'unreadable'`. */
   readonly reason: 'missing' | 'malformed' | 'unreadable';
   constructor(message: string, path?: string, reason: 'missing' | 'malformed' | 'unreadable' = 'malformed') {
     super(message);
-    this.name = 'CredentialsError';
     this.path = path;
     this.reason = reason;
   }
@@ -95,7 +93,6 @@ export class KaggleApiError extends DownloadError {
   readonly dataset: string;
   constructor(message: string, url: string, status: number, dataset: string) {
     super(message, url, status);
-    this.name = 'KaggleApiError';
     this.dataset = dataset;
   }
 }
@@ -104,7 +101,6 @@ export class KaggleApiError extends DownloadError {
 export class UnauthorizedError extends KaggleApiError {
   constructor(message: string, url: string, dataset: string) {
     super(message, url, 401, dataset);
-    this.name = 'UnauthorizedError';
   }
 }
 
@@ -112,7 +108,6 @@ export class UnauthorizedError extends KaggleApiError {
 export class ForbiddenError extends KaggleApiError {
   constructor(message: string, url: string, dataset: string) {
     super(message, url, 403, dataset);
-    this.name = 'ForbiddenError';
   }
 }
 
@@ -120,12 +115,11 @@ export class ForbiddenError extends KaggleApiError {
 export class DatasetNotFoundError extends KaggleApiError {
   constructor(message: string, url: string, dataset: string) {
     super(message, url, 404, dataset);
-    this.name = 'DatasetNotFoundError';
   }
 }
 
 /** A downloaded file's hash differs from the expected one. */
-export class HashMismatchError extends Error {
+export class HashMismatchError extends TransferlabError {
   /** The origin URL (credentials removed). */
   readonly url: string;
   /** The expected hex digest. */
@@ -140,7 +134,6 @@ export class HashMismatchError extends Error {
         'The partial file was deleted. The file may have changed on the server or been corrupted in transit: ' +
         'retry, and if it persists check the hash you passed as fileHash.',
     );
-    this.name = 'HashMismatchError';
     this.url = redactUrl(url);
     this.algorithm = algorithm;
     this.expected = expected;
@@ -153,14 +146,13 @@ export class HashMismatchError extends Error {
  * entry, sizes over the limits, duplicate names, corrupt or truncated data, or a file in the way.
  * Nothing is left half-written when this is thrown.
  */
-export class ArchiveError extends Error {
+export class ArchiveError extends TransferlabError {
   /** The archive file. */
   readonly archive: string;
   /** The entry name involved (decoded), when the problem is one entry. */
   readonly entry?: string;
   constructor(message: string, archive: string, entry?: string, options?: { cause?: unknown }) {
     super(message, options);
-    this.name = 'ArchiveError';
     this.archive = archive;
     this.entry = entry;
   }

@@ -7,6 +7,7 @@
  */
 import { promises as fsp } from 'node:fs';
 import * as os from 'node:os';
+import { TransferlabError } from '../util/errors';
 
 /** Options for {@link withFileLock}. */
 export interface FileLockArgs {
@@ -21,7 +22,7 @@ export interface FileLockArgs {
 }
 
 /** The lock could not be acquired within `timeoutMs`. */
-export class LockTimeoutError extends Error {
+export class LockTimeoutError extends TransferlabError {
   /** The lock file. */
   readonly path: string;
   constructor(path: string, holder: string, ms: number) {
@@ -29,7 +30,6 @@ export class LockTimeoutError extends Error {
       `Waited ${ms} ms for the lock ${path} held by ${holder}. Another download of the same file is still running; ` +
         'wait for it, or delete the lock file if that process is gone.',
     );
-    this.name = 'LockTimeoutError';
     this.path = path;
   }
 }

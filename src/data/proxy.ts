@@ -115,6 +115,7 @@ export async function openHttpRequest(url: URL, args: HttpRequestArgs = {}): Pro
   return new Promise((resolve, reject) => {
     const mod = options.protocol === 'https:' ? https : http;
     const req = mod.request({ ...options, method: 'GET', headers, timeout, signal: args.signal }, resolve);
+    // A plain Error: a reason for destroy(), reported by the 'error' handler inside a DownloadError naming the URL.
     req.on('timeout', () => req.destroy(new Error(`no data for ${timeout} ms`)));
     req.on('error', (err) => reject(new DownloadError(`GET ${redactUrl(url.href)} failed: ${err.message}`, url.href, undefined, { cause: err })));
     req.end();
@@ -167,6 +168,7 @@ function openTunnel(
       }
       resolve(socket);
     });
+    // A plain Error: a reason for destroy(), reported inside a DownloadError naming the proxy.
     req.on('timeout', () => req.destroy(new Error(`no answer for ${timeout} ms`)));
     req.on('error', (err) =>
       reject(new DownloadError(`Could not reach proxy ${safeProxy} for ${redactUrl(target.href)}: ${err.message}`, target.href, undefined, { cause: err })),

@@ -127,6 +127,8 @@ export function readZipDirectory(file: string): ZipDirectory {
     records,
     byteLength,
     read(record) {
+      // The plain Errors below are phrases about one entry: extractArchive reports them in an
+      // ArchiveError naming the archive and the entry.
       const compressed = entries[record.index].getCompressedData();
       if (compressed.length !== record.compressedSize) {
         throw new Error(`holds ${compressed.length} compressed bytes but the archive declares ${record.compressedSize} (truncated?)`);

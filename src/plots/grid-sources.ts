@@ -6,6 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import sharp from 'sharp';
 import type { GridImage } from './image-grid';
 import { checkInteger } from '../util/validate';
+import { ImageDecodeError } from '../preprocessing/errors';
 
 /** Options for {@link batchToGridImages}. */
 export interface BatchToGridImagesArgs {
@@ -55,7 +56,7 @@ export interface LoadGridImagesArgs {
  * @param files - image paths
  * @param args - see {@link LoadGridImagesArgs}
  * @returns tiles with 0–255 pixels
- * @throws Error naming the file when sharp cannot decode it
+ * @throws ImageDecodeError naming the file when sharp cannot decode it
  * @example
  * await displayImageGrid(await loadGridImages(worst.map((w) => w.filepath)), { columns: 4 });
  */
@@ -67,7 +68,7 @@ export async function loadGridImages(files: string[], args: LoadGridImagesArgs =
         const { data, info } = await sharp(file).rotate().resize(size, size, { fit: 'inside' }).removeAlpha().raw().toBuffer({ resolveWithObject: true });
         return { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), height: info.height, width: info.width, channels: info.channels, title: args.titles?.[i] };
       } catch (error) {
-        throw new Error(`Could not read ${file} for display: ${(error as Error).message}`);
+        throw new ImageDecodeError(file, 'unreadable', `could not read it for display: ${(error as Error).message}`, { cause: error });
       }
     }),
   );

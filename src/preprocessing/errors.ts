@@ -3,6 +3,8 @@
  * epoch always names the image that caused it.
  */
 
+import { TransferlabError } from '../util/errors';
+
 /** Why an image could not be decoded. */
 export type ImageDecodeProblem = 'unreadable' | 'empty' | 'unsupported-format' | 'corrupt' | 'too-large';
 
@@ -13,8 +15,7 @@ export type ImageDecodeProblem = 'unreadable' | 'empty' | 'unsupported-format' |
  * @example
  * try { await loadImage('x.jpg'); } catch (e) { if (e instanceof ImageDecodeError) console.log(e.path, e.problem); }
  */
-export class ImageDecodeError extends Error {
-  override name = 'ImageDecodeError';
+export class ImageDecodeError extends TransferlabError {
   /** The file that failed. */
   readonly path: string;
   /** A short machine-readable reason. */
@@ -28,8 +29,7 @@ export class ImageDecodeError extends Error {
 }
 
 /** A dataset folder could not be listed (missing, not a folder, unreadable). */
-export class DirectoryScanError extends Error {
-  override name = 'DirectoryScanError';
+export class DirectoryScanError extends TransferlabError {
   /** The folder that failed. */
   readonly path: string;
 
@@ -43,8 +43,7 @@ export class DirectoryScanError extends Error {
  * The images that directory iterators find differ from the images an archive extraction wrote
  * (leftovers of an earlier run in the folder, or files missing), see `checkExtractedImages`.
  */
-export class ExtractedImagesMismatchError extends Error {
-  override name = 'ExtractedImagesMismatchError';
+export class ExtractedImagesMismatchError extends TransferlabError {
   /** The extraction's destination folder. */
   readonly path: string;
   /** Images the extraction wrote under the iterators' folders. */
@@ -65,8 +64,7 @@ export class ExtractedImagesMismatchError extends Error {
  * same names with different indices), so scores would compare mismatched labels. Carries both
  * class lists; the message shows the name-prefix alignment and how to fix it.
  */
-export class ClassMismatchError extends Error {
-  override name = 'ClassMismatchError';
+export class ClassMismatchError extends TransferlabError {
   /** Class names of the reference (training) source, index = label. */
   readonly referenceClasses: string[];
   /** Class names of the other source, index = label. */

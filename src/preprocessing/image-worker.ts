@@ -39,7 +39,7 @@ if (parentPort !== null) {
     renderImageFile(msg.job, out, 0, true).then(
       (data) => port.postMessage({ id: msg.id, data }, [data.buffer as ArrayBuffer]),
       (err: unknown) => {
-        const e = err instanceof Error ? err : new Error(String(err));
+        const e = err instanceof Error ? err : new Error(String(err)); // internal: the pool reports it as an ImageDecodeError
         const error: WorkerErrorMessage = { name: e.name, message: e.message, problem: err instanceof ImageDecodeError ? err.problem : undefined };
         port.postMessage({ id: msg.id, error });
       },

@@ -127,6 +127,8 @@ export class ImageWorkerPool {
    * @throws {ImageDecodeError} naming the file, whatever went wrong in the worker
    */
   run(job: ImageJob): Promise<Float32Array> {
+    // A job cancelled because its owner terminated the pool (disposed the iterator), not a data
+    // failure: a plain Error on purpose, as an aborted fetch is.
     if (this.terminated) return Promise.reject(new Error('The image worker pool was terminated.'));
     return new Promise<Float32Array>((resolve, reject) => {
       this.waiting.push({ job, resolve, reject });
@@ -174,6 +176,7 @@ export class ImageWorkerPool {
   /** Stops every worker; jobs in flight reject. */
   async terminate(): Promise<void> {
     this.terminated = true;
+    // Cancelled jobs, not data failures: plain Errors, as in run().
     for (const p of this.waiting.splice(0)) p.reject(new Error('The image worker pool was terminated.'));
     const slots = this.slots.filter((s): s is Slot => s !== null);
     this.slots = new Array(this.size).fill(null);

@@ -1,8 +1,10 @@
+import { TransferlabError } from '../util/errors';
+
 /**
  * Error raised when a requested TensorFlow.js backend cannot be used (unknown name, package not
  * installed, failed to initialize, or a conflicting second request after the backend was chosen).
  */
-export class BackendError extends Error {
+export class BackendError extends TransferlabError {
   /** The backend the error is about ('tensorflow-gpu', 'tensorflow', 'wasm', 'cpu' or the name received). */
   readonly backend: string;
 
@@ -12,7 +14,6 @@ export class BackendError extends Error {
    */
   constructor(message: string, backend: string) {
     super(message);
-    this.name = 'BackendError';
     this.backend = backend;
   }
 }

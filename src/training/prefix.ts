@@ -156,7 +156,8 @@ export function splitFrozenPrefix(outer: tf.LayersModel, args: SplitFrozenPrefix
   for (const { layer, node } of tailNodes) {
     const inputs = node.inputTensors.map((t) => {
       const m = mapped.get(t.id);
-      if (m === undefined) throw new TrainingError(`Internal error: tensor '${t.name}' feeding layer '${layer.name}' was not computed before it.`);
+      // Internal invariant (the walk is topological), not a user-facing failure: a plain Error.
+      if (m === undefined) throw new Error(`Internal error: tensor '${t.name}' feeding layer '${layer.name}' was not computed before it.`);
       return m;
     });
     const callArgs = { ...(node.callArgs ?? {}) };

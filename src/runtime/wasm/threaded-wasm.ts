@@ -31,6 +31,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import { BackendError } from '../backend-error';
 
 /** Most threads the package's build supports (its pre-spawned pool and C++ cap are 8). */
 export const MAX_WASM_THREADS = 8;
@@ -80,7 +81,7 @@ function packageFiles(): { dir: string; mainJs: string; wasmFile: string; worker
     workerJs: path.join(__dirname, 'pthread-worker.js'),
   };
   for (const file of [files.mainJs, files.wasmFile, files.workerJs]) {
-    if (!fs.existsSync(file)) throw new Error(`threaded wasm file missing: ${file}`);
+    if (!fs.existsSync(file)) throw new BackendError(`threaded wasm file missing: ${file}`, 'wasm');
   }
   return files;
 }
@@ -113,7 +114,7 @@ function guardWorkerErrors(worker: EmscriptenWorker, fail: (error: unknown) => v
 /** Creates the threaded backend (the body of the registered factory). */
 async function createThreadedBackend(threads: number): Promise<tf.KernelBackend> {
   const pkg = require(PACKAGE) as WasmPackage;
-  if (!/^4\./.test(pkg.version_wasm)) throw new Error(`untested ${PACKAGE} version ${pkg.version_wasm} (expected 4.x)`);
+  if (!/^4\./.test(pkg.version_wasm)) throw new BackendError(`untested ${PACKAGE} version ${pkg.version_wasm} (expected 4.x)`, 'wasm');
   const files = packageFiles();
   const factory = require(files.mainJs) as (config: object) => Promise<EmscriptenModule>;
   const listenersBefore = {
@@ -124,7 +125,7 @@ async function createThreadedBackend(threads: number): Promise<tf.KernelBackend>
   const module = await new Promise<EmscriptenModule>((resolve, reject) => {
     const timer = setTimeout(() => {
       (config as unknown as EmscriptenModule).PThread?.terminateAllThreads();
-      reject(new Error(`threaded wasm module did not start within ${THREADED_WASM_INIT_TIMEOUT_MS / 1000} s`));
+      reject(new BackendError(`threaded wasm module did not start within ${THREADED_WASM_INIT_TIMEOUT_MS / 1000} s`, 'wasm'));
     }, THREADED_WASM_INIT_TIMEOUT_MS);
     timer.unref();
     config = {
@@ -142,12 +143,12 @@ async function createThreadedBackend(threads: number): Promise<tf.KernelBackend>
           .catch(reject);
         return {};
       },
-      onAbort: (what: unknown) => reject(new Error(`threaded wasm module aborted: ${String(what)}`)),
+      onAbort: (what: unknown) => reject(new BackendError(`threaded wasm module aborted: ${String(what)}`, 'wasm')),
     };
     let settled = false;
     const fail = (error: unknown) => {
       if (settled) throw error; // after start-up: Emscripten's own behaviour (a crashed pthread is fatal)
-      reject(error instanceof Error ? error : new Error(String(error)));
+      reject(error instanceof Error ? error : new BackendError(String(error), 'wasm'));
     };
     const started = factory(config);
     // Emscripten pre-spawns its pool synchronously inside the factory call; guard their error
@@ -190,13 +191,13 @@ async function createThreadedBackend(threads: number): Promise<tf.KernelBackend>
  * returns false, call {@link restoreStockWasmBackend}.
  *
  * @param threads - threads for XNNPACK's pool, 2..{@link MAX_WASM_THREADS}
- * @throws Error when the wasm backend is already initialized or the package is missing
+ * @throws BackendError when the wasm backend is already initialized or the package is missing
  */
 export function installThreadedWasmBackend(threads: number): void {
   require(PACKAGE);
   const current = tf.findBackendFactory('wasm');
-  if (current === null) throw new Error(`${PACKAGE} did not register a 'wasm' backend`);
-  if (tf.findBackend('wasm') !== null) throw new Error('the wasm backend is already initialized; threads can no longer change');
+  if (current === null) throw new BackendError(`${PACKAGE} did not register a 'wasm' backend`, 'wasm');
+  if (tf.findBackend('wasm') !== null) throw new BackendError('the wasm backend is already initialized; threads can no longer change', 'wasm');
   stockFactory ??= current as unknown as typeof stockFactory;
   tf.removeBackend('wasm');
   tf.registerBackend('wasm', () => createThreadedBackend(threads), 2);
