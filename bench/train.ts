@@ -3,7 +3,9 @@
 //
 // Compares, on the same backend and in fresh processes (so peak RSS is per mode):
 //   pure  — fit({ split: false }): the whole graph under the gradient tape (what TF.js's model.fit does);
-//   split — fit(): the frozen prefix in inference mode outside the tape, only the tail differentiated.
+//   split — fit({ accelerate: false }): the frozen prefix on TF.js in inference mode outside the
+//           tape, only the tail differentiated. Both run on TF.js, so the ratio measures the split
+//           alone; the ONNX Runtime prefix and the feature cache are measured by bench/accelerate.ts.
 // Reports img/s over BENCH_STEPS timed steps (default 2) after one warm-up step, at BENCH_SIZE
 // (default 224) with batch BENCH_BATCH (default 8; the walkthrough uses 32 — pass BENCH_BATCH=32
 // where the backend is fast enough), peak RSS, and the ratio split/pure.
@@ -78,7 +80,7 @@ async function child(mode: 'pure' | 'split'): Promise<void> {
       peak = Math.max(peak, process.memoryUsage().rss);
     }
   }
-  await fit(model, new RandomSource(), { epochs: 1, verbose: 0, split: mode === 'split', callbacks: [new Timer()] });
+  await fit(model, new RandomSource(), { epochs: 1, verbose: 0, split: mode === 'split', accelerate: false, callbacks: [new Timer()] });
   clearInterval(sampler);
   // JS cannot sample during a synchronous step: take the kernel's high-water mark where available.
   try {

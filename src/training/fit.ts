@@ -71,7 +71,14 @@ export interface FitArgs {
   prefixEngine?: PrefixEngine;
   /** False runs the frozen prefix on TF.js (so does the environment variable `TRANSFERLAB_ACCELERATE=0`). Default true. */
   accelerate?: boolean;
-  /** Run frozen leading layers outside the gradient tape (see splitFrozenPrefix). `false` differentiates the whole graph, as TF.js's own `model.fit` does (slower; a baseline). Default true. */
+  /**
+   * Run frozen leading layers outside the gradient tape (see splitFrozenPrefix). `false` cuts
+   * nothing: the whole model runs under the tape with `training: true`, as in TF.js's own
+   * `model.fit` (slower, more memory; a baseline). Frozen layers are not updated either way (only
+   * `trainableWeights` get gradients) and frozen BatchNormalization stays in inference mode. With
+   * `false` there is no prefix for an engine, so `prefixEngine` is refused and `accelerate` ignored.
+   * Default true.
+   */
   split?: boolean;
   /** Seeds Dropout masks per step (`deriveSeed(seed, step)`), so runs and resumed runs repeat exactly. Default: the global seed (`setGlobalSeed`), else unseeded. */
   seed?: number;
@@ -191,7 +198,8 @@ function dropoutLayers(model: tf.LayersModel): Array<tf.layers.Layer & { seed?: 
  * @param x - training batches (see {@link BatchSource}); must yield `ys`
  * @param args - see {@link FitArgs}
  * @returns the History callback (`history.history`, `history.epoch`, `history.params`)
- * @throws TrainingError for a missing optimizer/loss, a source without targets, or a model with no trainable weights
+ * @throws TrainingError for a missing optimizer/loss, a source without targets, a model with no
+ *   trainable weights, or `split: false` together with a `prefixEngine`
  * @throws ClassMismatchError when `validationData` names other classes than `x` (when both name
  *   theirs); names that differ but pair by prefix with the same indices are printed, not refused
  * @throws TypeError for a bad `epochs`, `initialEpoch`, `stepsPerEpoch` or `validationSteps`, and
@@ -239,7 +247,12 @@ export async function fit(model: tf.LayersModel, x: BatchSource, args: FitArgs =
     cb.setParams(params);
   }
 
-  const pipeline = createPipeline(model, args.prefixEngine ?? (await autoPrefixEngine(model, splitFrozenPrefix(model).prefix, x, { accelerate: args.split === false ? false : args.accelerate, verbose: verbose > 0 })));
+  const split = args.split ?? true;
+  if (!split && args.prefixEngine !== undefined) {
+    throw new TrainingError(`Expected either split: false or a prefixEngine, but received both: split: false differentiates the whole graph, so there is no frozen prefix for ${args.prefixEngine.describe()} to run. Drop prefixEngine, or drop split: false.`);
+  }
+  const engine = !split ? null : (args.prefixEngine ?? (await autoPrefixEngine(model, splitFrozenPrefix(model).prefix, x, { accelerate: args.accelerate, verbose: verbose > 0 })));
+  const pipeline = createPipeline(model, engine, { split });
   params.split = pipeline.describe();
   const tail = pipeline.split.tail;
   const varList = tail.trainableWeights.map((w) => w.read() as tf.Variable);
