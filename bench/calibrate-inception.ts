@@ -16,7 +16,7 @@ import { InceptionV3 } from '../src/applications';
 import { chestCtPhantom } from '../src/data';
 import { ImageDataGenerator } from '../src/preprocessing';
 import { initBackend } from '../src/runtime/backend';
-import { calibrateBatchNormalization } from '../src/training';
+import { calibrateBatchNormalization } from './calibrate-batch-norm';
 
 const perClass = Number(process.env['BENCH_PER_CLASS'] ?? 4);
 const size = Number(process.env['BENCH_SIZE'] ?? 75);

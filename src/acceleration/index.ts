@@ -7,5 +7,7 @@ export { FeatureCache, createFeatureCache, type FeatureCacheArgs, type FeatureCa
 export { OnnxPrefixEngine, createOnnxPrefixEngine, loadOnnxRuntime, type OnnxPrefixEngineArgs, type OnnxPrefixEngineStats } from './onnx-prefix-engine';
 export { TfjsPrefixEngine, createTfjsPrefixEngine, type TfjsPrefixEngineArgs } from './tfjs-prefix-engine';
 export { cachedPrefixOutputs, type CachedPrefixOutputsArgs, type PrefixRunOutput } from './cached-outputs';
-export { PrefixBatchQueue, nextPrefixBatch, type PrefixBatch, type PlannedBatch, type PlanningBatchSource, type FilePrefixEngine } from './prefix-batch';
-export { autoPrefixEngine, accelerationEnabled, defaultFeatureCache, racingPrefixEngine, type AutoPrefixEngineArgs } from './auto-engine';
+// The batch queue of the training loops (PrefixBatchQueue, nextPrefixBatch, PlannedBatch) and
+// racingPrefixEngine are plumbing: imported from their modules, not part of the public API.
+export type { FilePrefixEngine } from './prefix-batch';
+export { autoPrefixEngine, accelerationEnabled, defaultFeatureCache, type AutoPrefixEngineArgs } from './auto-engine';

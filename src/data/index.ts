@@ -1,5 +1,4 @@
-// Public API of src/data, re-exported by src/index.ts. Filled in by the data work.
-export {};
+// Public API of src/data, re-exported by src/index.ts.
 export { DownloadError, CredentialsError, KaggleApiError, UnauthorizedError, ForbiddenError, DatasetNotFoundError, HashMismatchError, DownloadTimeoutError, UnexpectedContentError, redactUrl } from './errors';
 export { downloadFile, parseRetryAfter, DOWNLOAD_DEFAULTS, type DownloadFileArgs, type DownloadFileResult, type RetryArgs, type FailedResponse } from './download';
 export { checkFileContent, resolveExpectedContent, HDF5_SIGNATURE, type ExpectedContent, type ContentKind } from './content-check';

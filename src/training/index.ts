@@ -1,5 +1,4 @@
-// Public API of src/training, re-exported by src/index.ts. Filled in by the training work.
-export {};
+// Public API of src/training, re-exported by src/index.ts.
 export { freezeLayers, freezeAllBut, setTrainable, refreshTrainableWeights, type FreezeLayersArgs, type FreezeResult } from './freeze';
 export { summary, countParams, type SummaryArgs, type ParamCounts } from './summary';
 // Training loop, callbacks and evaluation (fit/evaluate/callbacks work).
@@ -13,7 +12,6 @@ export { fit, createOptimizer, type FitArgs, type OptimizerName } from './fit';
 export { evaluate, predictIterator, type EvaluateArgs, type PredictIteratorArgs, type PredictionResult } from './evaluate';
 export { confusionMatrix, classificationReport, worstPredictions, type ClassScores, type ClassificationReport, type WorstPrediction } from './report';
 export * from './callbacks';
-export { calibrateBatchNormalization, adaptRandomFeatures, type AdaptRandomFeaturesArgs, type CalibrateBatchNormalizationArgs, type CalibrateBatchNormalizationResult } from './calibrate-batch-norm';
 export { arraySource, type ArraySource, type ArraySourceArgs } from './array-source';
 export { Baselines, measureBaselines, majorityBaseline, chanceLevel, noiseMargin, type LabelledSplit, type SplitBaseline, type Verdict, type VerdictArgs, type MeasureBaselinesArgs } from './baselines';
 export { featureStatistics, formatMagnitude, type FeatureStatistics, type FeatureStatisticsArgs } from './feature-statistics';

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { adaptRandomFeatures, calibrateBatchNormalization } from '../../src/training/calibrate-batch-norm';
+import { adaptRandomFeatures, calibrateBatchNormalization } from '../../bench/calibrate-batch-norm';
 import type { Batch, BatchSource } from '../../src/training/types';
 import { batchNormalization } from '../../src/layers';
 import { createRandom } from '../../src/util/random';

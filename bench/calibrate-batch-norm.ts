@@ -2,7 +2,8 @@
  * Data-dependent calibration of BatchNormalization statistics, for experiments with a network
  * whose pretrained weights cannot be loaded. It is not a substitute for them: measured on the
  * walkthrough (224×224, augmentation, 8 epochs) it does not lift a random InceptionV3 above the
- * majority class, so the walkthrough does not call it (see {@link adaptRandomFeatures}).
+ * majority class, so the walkthrough does not call it (see {@link adaptRandomFeatures}). It lives
+ * in bench/ (not in the library's API) for bench/calibrate-inception.ts, which measures it.
  *
  * No Keras original. The idea is the "BN statistics recalibration" used after pruning or
  * quantisation (and AdaBN for domain adaptation): with random kernels and moving statistics at
@@ -12,9 +13,9 @@
  * batches of training images makes each frozen layer normalise its input again.
  */
 import * as tf from '@tensorflow/tfjs';
-import { checkBoolean, checkInteger, checkOneOf, describeValue, invalidParameterError } from '../util/validate';
-import { createProgress, formatDuration } from '../runtime/progress';
-import type { BatchSource } from './types';
+import { checkBoolean, checkInteger, checkOneOf, describeValue, invalidParameterError } from '../src/util/validate';
+import { createProgress, formatDuration } from '../src/runtime/progress';
+import type { BatchSource } from '../src/training/types';
 
 /** Options of {@link calibrateBatchNormalization}. */
 export interface CalibrateBatchNormalizationArgs {
