@@ -1,60 +1,23 @@
 /**
- * The figure model shared by every plot: a small subset of plotly.js's `{ data, layout }` JSON
- * (scatter traces only) plus our own static SVG rendering of it. The same object feeds the
- * interactive plot (plotly.js in the page), the static image (`renderSvg`) and the tests.
+ * Builds figures of the model every plot shares (`figure-model.ts`: a small subset of plotly.js's
+ * `{ data, layout }` JSON, scatter traces only) and attaches their static SVG rendering
+ * (`svg.ts`). The same object feeds the interactive plot (plotly.js in the page), the static image
+ * (`renderSvg`) and the tests.
  *
  * Port of the walkthrough's matplotlib figures (`plt.plot(history.history['loss'])` ...), not of
  * any Keras file.
  */
 import { checkInteger, invalidParameterError, isNumber, isPlainObject } from '../util/validate';
-import { niceTicks, renderSvg } from './svg';
+import type { Figure, FigureLayout, ScatterTrace } from './figure-model';
+import { renderSvg } from './svg';
+import { niceTicks } from './ticks';
 
 /** Plotly's default colour cycle ("D3 category 10"); traces without a colour take the next one. */
 export const PLOT_COLORS: readonly string[] = [
   '#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf',
 ];
 
-/** One line/marker series, in plotly.js's `scatter` trace format. */
-export interface ScatterTrace {
-  type: 'scatter';
-  /** How points are drawn. Default `'lines+markers'`. */
-  mode: 'lines' | 'markers' | 'lines+markers';
-  /** Legend label. */
-  name: string;
-  /** X coordinates (same length as `y`). */
-  x: number[];
-  /** Y coordinates; non-finite values (NaN) leave a gap. */
-  y: number[];
-  /** Line colour (CSS colour) and dash (`'solid'` or `'dash'`). */
-  line: { color: string; dash?: 'solid' | 'dash' };
-  /** Marker colour and size in px. */
-  marker: { color: string; size: number };
-}
-
-/** Layout subset understood by both plotly.js and our SVG renderer. */
-export interface FigureLayout {
-  title: { text: string };
-  /** `dtick` is set for integer x values (epochs) so plotly.js does not label 1.5. */
-  xaxis: { title: { text: string }; dtick?: number };
-  /**
-   * `range` fixes the y axis to `[min, max]` (plotly.js then does not autoscale); without it
-   * both renderers fit the axis to the data.
-   */
-  yaxis: { title: { text: string }; range?: [number, number] };
-  /** Width in px. Default 640. */
-  width: number;
-  /** Height in px. Default 400. */
-  height: number;
-  showlegend: boolean;
-}
-
-/** A figure: plotly.js JSON (`data`, `layout`) and its static SVG rendering. */
-export interface Figure {
-  data: ScatterTrace[];
-  layout: FigureLayout;
-  /** Standalone SVG document (no scripts, no external references). */
-  svg: string;
-}
+export type { Figure, FigureLayout, ScatterTrace } from './figure-model';
 
 /** One series for {@link lineChart}. */
 export interface LineSeries {

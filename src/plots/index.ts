@@ -1,7 +1,8 @@
 // Public API of src/plots, re-exported by src/index.ts: figures (plotly.js + static SVG), training
 // curves, image grids, confusion matrices and tables for the notebook.
 export { PLOT_COLORS, figure, lineChart, type Figure, type FigureLayout, type LineChartArgs, type LineSeries, type ReferenceLine, type ScatterTrace } from './figure';
-export { niceTicks, formatTick, renderSvg, type AxisTicks } from './svg';
+export { niceTicks, formatTick, type AxisTicks } from './ticks';
+export { renderSvg } from './svg';
 export {
   PLOTLY_ENV, PLOTLY_LOADER_MARKER, PLOTLY_MIME_TYPE, figureMimeBundle, plotlyBundlePath, plotlyLoaderScript, showFigure, type IncludePlotly, type ShowFigureArgs,
 } from './show';
