@@ -7,8 +7,8 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ParameterError } from '../cli/errors';
-import { parseParamValue, type ParamValue } from '../cli/params';
+import { ParameterError } from './parameter-error';
+import { parseParamValue, type ParamValue } from './param-value';
 
 /** Prefix of the environment variables read by {@link parameters}. */
 export const PARAM_ENV_PREFIX = 'TRANSFERLAB_PARAM_';
