@@ -12,9 +12,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { createFeatureCache, type FeatureCache } from './feature-cache';
 import { createOnnxPrefixEngine, type OnnxPrefixEngine } from './onnx-prefix-engine';
-import { readsFiles, type FilePrefixEngine } from './prefix-batch';
+import { readsFiles, type FilePrefixEngine, type PrefixEngine, type PrefixEngineMeta } from './engine';
 import { createTfjsPrefixEngine } from './tfjs-prefix-engine';
-import type { BatchSource, PrefixEngine, PrefixEngineMeta } from '../training/types';
 
 /** Options of {@link autoPrefixEngine}. */
 export interface AutoPrefixEngineArgs {
@@ -127,6 +126,12 @@ export function racingPrefixEngine(a: PrefixEngine, b: PrefixEngine, onChoice?: 
   return files;
 }
 
+/** What {@link autoPrefixEngine} reads of the batches it will run (a training `BatchSource` has it). */
+export interface EngineSource {
+  /** Whether the same position always yields the same pixels (no augmentation). */
+  readonly deterministic?: boolean;
+}
+
 /**
  * The prefix engine `fit`, `evaluate` and `predictIterator` use when none is given: an ONNX Runtime
  * engine for `prefix` with the shared feature cache, made once per prefix and reused (it rebuilds
@@ -136,14 +141,15 @@ export function racingPrefixEngine(a: PrefixEngine, b: PrefixEngine, onChoice?: 
  *
  * @param model - the whole model (for the report line)
  * @param prefix - `splitFrozenPrefix(model).prefix`, or null
- * @param source - the batches to be run (only read for the report line). Default none.
+ * @param source - the batches to be run (a training `BatchSource`; only its `deterministic` is read,
+ *   for the report line). Default none.
  * @param args - see {@link AutoPrefixEngineArgs}
  * @returns an engine owned by this module (do not dispose it), or undefined
  * @example
  * const engine = await autoPrefixEngine(model, splitFrozenPrefix(model).prefix, valGen);
  * // Frozen prefix (296 of 311 layers, 5 cut tensors) on ONNX Runtime CPU (2 threads); trainable tail (15 layers) on TF.js wasm; feature cache on for deterministic batches (validation/prediction)
  */
-export async function autoPrefixEngine(model: tf.LayersModel, prefix: tf.LayersModel | null, source?: BatchSource, args: AutoPrefixEngineArgs = {}): Promise<PrefixEngine | undefined> {
+export async function autoPrefixEngine(model: tf.LayersModel, prefix: tf.LayersModel | null, source?: EngineSource, args: AutoPrefixEngineArgs = {}): Promise<PrefixEngine | undefined> {
   if (!accelerationEnabled(args.accelerate) || prefix === null) return undefined;
   let pending = engines.get(prefix);
   if (pending === undefined) {
@@ -153,7 +159,7 @@ export async function autoPrefixEngine(model: tf.LayersModel, prefix: tf.LayersM
   return pending;
 }
 
-async function makeEngine(model: tf.LayersModel, prefix: tf.LayersModel, source: BatchSource | undefined, args: AutoPrefixEngineArgs): Promise<PrefixEngine | undefined> {
+async function makeEngine(model: tf.LayersModel, prefix: tf.LayersModel, source: EngineSource | undefined, args: AutoPrefixEngineArgs): Promise<PrefixEngine | undefined> {
   const say = (line: string): void => {
     if (args.verbose !== false) console.log(line);
   };

@@ -17,11 +17,11 @@ import * as tf from '@tensorflow/tfjs';
 import type * as Ort from 'onnxruntime-node';
 import { OnnxRuntimeError, PrefixEngineStaleError } from './errors';
 import { cachedPrefixOutputs, product, tensorsFromChunks } from './cached-outputs';
+import type { PrefixEngine, PrefixEngineMeta } from './engine';
 import type { FeatureCache } from './feature-cache';
 import { OnnxWorkerSession, type OnnxRunOutput } from './onnx-worker-session';
 import { toOnnx } from './to-onnx';
 import { sameStorage, weightStorage } from './weight-storage';
-import type { PrefixEngine, PrefixEngineMeta } from '../training/types';
 import { checkInteger } from '../util/validate';
 
 /** Options of {@link createOnnxPrefixEngine}. */

@@ -15,8 +15,7 @@ import * as tf from '@tensorflow/tfjs';
 import { cachedPrefixOutputs, type PrefixRunOutput } from './cached-outputs';
 import type { FeatureCache } from './feature-cache';
 import { sameStorage, weightStorage } from './weight-storage';
-import type { FilePrefixEngine } from './prefix-batch';
-import type { PrefixEngineMeta } from '../training/types';
+import type { FilePrefixEngine, PrefixEngineMeta } from './engine';
 
 /** Options of {@link createTfjsPrefixEngine}. */
 export interface TfjsPrefixEngineArgs {

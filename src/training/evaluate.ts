@@ -9,7 +9,7 @@ import { checkSourceClasses, resolveCompileArgs, runEvaluation, trainedClassName
 import { createPipeline } from './pipeline';
 import { splitFrozenPrefix } from './prefix';
 import { autoPrefixEngine } from '../acceleration/auto-engine';
-import { PrefixBatchQueue } from '../acceleration/prefix-batch';
+import { PrefixBatchQueue } from './batch-queue';
 import type { BatchSource, Logs, PrefixEngine } from './types';
 import { checkInteger } from '../util/validate';
 

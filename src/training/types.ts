@@ -49,29 +49,8 @@ export interface BatchSource {
   classes?: ArrayLike<number>;
 }
 
-/** What a {@link PrefixEngine} may use to cache or route a batch. */
-export interface PrefixEngineMeta {
-  /** Source file of each sample. */
-  filepaths?: string[];
-  /** Whether the batch's pixels are a pure function of the files (see {@link BatchSource.deterministic}). */
-  deterministic?: boolean;
-  /** Identifies the preprocessing (see {@link BatchSource.preprocessingKey}). */
-  preprocessingKey?: string;
-}
-
-/**
- * Runs the frozen prefix of a model outside TF.js (e.g. ONNX Runtime) in inference mode.
- * `predict` resolves to one tensor per cut tensor, in the order of `splitFrozenPrefix(...).cutTensors`;
- * the caller disposes them.
- */
-export interface PrefixEngine {
-  /** Computes the prefix outputs for a batch of images. */
-  predict(x: tf.Tensor4D, meta?: PrefixEngineMeta): Promise<tf.Tensor[]>;
-  /** One line naming the engine and its device, for logs. */
-  describe(): string;
-  /** Releases native resources. */
-  dispose(): void;
-}
+// The engine contracts live below training, in acceleration (engines need nothing from training).
+export type { PrefixEngine, PrefixEngineMeta } from '../acceleration/engine';
 
 /** Keras logs: metric name → value (`loss`, `accuracy`, `val_loss`, `learning_rate`, ...). */
 export type Logs = Record<string, number>;

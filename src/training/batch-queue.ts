@@ -5,12 +5,15 @@
  * is decoded, and only the misses are decoded and run; a warm validation epoch then decodes
  * nothing. Any other source or engine takes the ordinary path: `next()`, then the prefix.
  *
+ * The engines' side of this (`FilePrefixEngine`, `readsFiles`) is in `acceleration/engine.ts`.
+ *
  * No Keras original: Keras decodes and recomputes the frozen base every epoch.
  */
 import * as tf from '@tensorflow/tfjs';
-import { TrainingError } from '../training/errors';
-import type { Pipeline } from '../training/pipeline';
-import type { BatchSource, PrefixEngine } from '../training/types';
+import { readsFiles } from '../acceleration/engine';
+import { TrainingError } from './errors';
+import type { Pipeline } from './pipeline';
+import type { BatchSource } from './types';
 
 /** A batch planned but not decoded (what `DirectoryIterator.nextPlan` returns). */
 export interface PlannedBatch {
@@ -32,16 +35,6 @@ export interface PlanningBatchSource extends BatchSource {
   nextPlan(args?: { skip?: (filepath: string) => boolean }): Promise<PlannedBatch>;
 }
 
-/** A {@link PrefixEngine} that can run a batch given by its files, loading only its cache misses (`OnnxPrefixEngine`). */
-export interface FilePrefixEngine extends PrefixEngine {
-  /** Whether the engine keeps per-file outputs (a feature cache). */
-  readonly cache?: unknown;
-  /** Quick guess whether the outputs of `filepath` are cached. */
-  hasCached(filepath: string, preprocessingKey: string): boolean;
-  /** Prefix outputs of the files; `load` is called for the positions not cached (possibly in several disjoint calls). */
-  predictFiles(filepaths: string[], preprocessingKey: string, sampleShape: number[], load: (positions: number[]) => Promise<Float32Array>): Promise<tf.Tensor[]>;
-}
-
 /** One batch as tail inputs. The caller disposes `ys` and `features`. */
 export interface PrefixBatch {
   /** Tail inputs (prefix outputs, or the images when nothing is frozen), in cut order. */
@@ -57,17 +50,6 @@ export interface PrefixBatch {
 function plans(source: BatchSource): source is PlanningBatchSource {
   const s = source as Partial<PlanningBatchSource>;
   return typeof s.nextPlan === 'function' && Array.isArray(s.imageShape) && s.classMode !== 'input';
-}
-
-/**
- * Whether `engine` can run batches given by their files with a feature cache ({@link FilePrefixEngine}).
- *
- * @param engine - any prefix engine, or null
- * @returns true for the ONNX Runtime engine and the TF.js engine when they have a cache
- */
-export function readsFiles(engine: PrefixEngine | null): engine is FilePrefixEngine {
-  const e = engine as Partial<FilePrefixEngine> | null;
-  return e !== null && e.cache !== undefined && typeof e.predictFiles === 'function' && typeof e.hasCached === 'function';
 }
 
 /**

@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import sharp from 'sharp';
 import { createFeatureCache, createOnnxPrefixEngine } from '../../src/acceleration';
-import { PrefixBatchQueue } from '../../src/acceleration/prefix-batch';
+import { PrefixBatchQueue } from '../../src/training/batch-queue';
 import { createPipeline } from '../../src/training/pipeline';
 import { ImageDataGenerator } from '../../src/preprocessing/image-data-generator';
 import { splitFrozenPrefix } from '../../src/training/prefix';
