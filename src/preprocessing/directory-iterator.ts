@@ -24,7 +24,7 @@ import { affineMatrix } from './affine';
 import { type ColorMode, type LoadImageOptions, type ResolvedLoadOptions, channelsOf, checkImage, hasAllowedExtension, resolveLoadOptions } from './image-io';
 import { type ImageJob, renderImageFile } from './image-kernel';
 import type { Interpolation } from './resize';
-import type { ImageDataGenerator, TransformParams } from './image-data-generator';
+import type { ImageAugmenter, TransformParams } from './augmenter';
 import { type ImageWorkerPool, acquireImagePool, releaseImagePool } from './worker-pool';
 
 /** Keras class modes. */
@@ -285,7 +285,7 @@ export class DirectoryIterator {
   readonly prefetch: number;
   /** Worker threads used (0: the main thread). */
   readonly workers: number;
-  private readonly generator: ImageDataGenerator | null;
+  private readonly generator: ImageAugmenter | null;
   private readonly loadOptions: LoadImageOptions;
   private readonly resolvedLoad: ResolvedLoadOptions;
   /** undefined: not acquired yet; null: in-process. */
@@ -300,7 +300,7 @@ export class DirectoryIterator {
    * @param args - see {@link FlowFromDirectoryArgs}
    * @throws {TypeError} invalid arguments; {@link DirectoryScanError} unreadable folders
    */
-  constructor(directory: string, generator: ImageDataGenerator | null, args: FlowFromDirectoryArgs = {}) {
+  constructor(directory: string, generator: ImageAugmenter | null, args: FlowFromDirectoryArgs = {}) {
     const load = resolveLoadOptions({
       colorMode: args.colorMode,
       targetSize: args.targetSize ?? [256, 256],

@@ -19,6 +19,7 @@ import {
   applyChannelShift,
   flipAxis,
 } from './affine';
+import type { ImageAugmenter, TransformParams } from './augmenter';
 import { DirectoryIterator, type FlowFromDirectoryArgs } from './directory-iterator';
 
 /** A shift range, Keras semantics: float < 1 fraction of the size, ≥ 1 pixels, integer n → whole pixels in (−n, n), array → choices. */
@@ -64,29 +65,7 @@ export interface ImageDataGeneratorArgs {
   dataFormat?: 'channelsLast';
 }
 
-/** Parameters of one random transformation, as Keras `get_random_transform` returns them. */
-export interface TransformParams {
-  /** Rotation, degrees. */
-  theta: number;
-  /** Shift drawn from `heightShiftRange` (pixels); applied along columns, as Keras 3 does. */
-  tx: number;
-  /** Shift drawn from `widthShiftRange` (pixels); applied along rows, as Keras 3 does. */
-  ty: number;
-  /** Shear, degrees. */
-  shear: number;
-  /** Zoom along columns. */
-  zx: number;
-  /** Zoom along rows. */
-  zy: number;
-  /** Flip left–right. */
-  flipHorizontal: boolean;
-  /** Flip top–bottom. */
-  flipVertical: boolean;
-  /** Channel shift, or null. */
-  channelShiftIntensity: number | null;
-  /** Brightness factor, or null. */
-  brightness: number | null;
-}
+export type { TransformParams } from './augmenter';
 
 function checkShiftRange(name: string, v: unknown): ShiftRange {
   if (isNumber(v)) return v;
@@ -129,7 +108,7 @@ function hashString(s: string): string {
  * const train = gen.flowFromDirectory('data/train', { targetSize: [224, 224], batchSize: 32, seed: 1 });
  * const { xs, ys } = await train.next(); // caller disposes xs and ys
  */
-export class ImageDataGenerator {
+export class ImageDataGenerator implements ImageAugmenter {
   readonly rotationRange: number;
   readonly widthShiftRange: ShiftRange;
   readonly heightShiftRange: ShiftRange;
