@@ -11,16 +11,9 @@ import { formatNotebook, parseNotebook, stripFile, stripNotebook } from './strip
 import { TransferlabError } from '../util/errors';
 import { pretrainCommand, PRETRAIN_USAGE } from './pretrain';
 
-/** Where the CLI writes; tests pass their own. */
-export interface CliIO {
-  stdout: (text: string) => void;
-  stderr: (text: string) => void;
-}
+import { defaultIO, type CliIO } from './io';
 
-const defaultIO: CliIO = {
-  stdout: (text) => process.stdout.write(text),
-  stderr: (text) => process.stderr.write(text),
-};
+export type { CliIO } from './io';
 
 /** Usage text of `transferlab --help`. */
 export const USAGE = `Usage:

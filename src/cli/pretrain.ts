@@ -1,6 +1,6 @@
 // `transferlab pretrain`: builds the 'phantom-source' weights (PhantomNet trained on the phantom's
 // source task) into weights/phantom-source, or into --out. Thin over pretrainPhantomSource.
-import type { CliIO } from './main';
+import type { CliIO } from './io';
 
 /** Usage lines of `transferlab pretrain` (part of `transferlab --help`). */
 export const PRETRAIN_USAGE = `Options of pretrain (defaults: what produced the bundled weights):

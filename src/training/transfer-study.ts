@@ -67,7 +67,7 @@ export interface TransferCurves {
 export interface TransferStudyArgs {
   /** Training split (subsets of it are drawn per K and seed). */
   train: LabelledImages;
-  /** Validation split, evaluated after every epoch (logged as `val_*`; not used to pick anything). */
+  /** Validation split, evaluated after every epoch of the first seed's runs (their learning curves; it picks nothing). */
   valid: LabelledImages;
   /** Test split: every row's `testAccuracy`. */
   test: LabelledImages;
@@ -89,6 +89,13 @@ export interface TransferStudyArgs {
   learningRate?: number;
   /** Layers unfrozen for fine-tuning: names starting with one of these. Default `['block4_conv']` (the top block's convolutions; its BatchNormalization stays in inference mode, as the guide advises). */
   unfreeze?: string[];
+  /**
+   * BatchNormalization momentum of the scratch network. Default 0.9: with Keras's 0.99 the moving
+   * statistics of a network trained for only ~100–200 steps are still near their initial values,
+   * so its inference-mode accuracy falls below what it learned (measured: 18% test accuracy at
+   * 76% training accuracy). The transfer runs keep their pretrained statistics (frozen).
+   */
+  scratchBatchNormMomentum?: number;
   /** Called after each row, e.g. to print progress. */
   onResult?: (row: TransferResult) => void;
 }
@@ -230,13 +237,16 @@ export async function transferStudy(args: TransferStudyArgs): Promise<TransferSt
       const headEpochs = epochsFor(headSteps, subset.length, batchSize);
       const fineEpochs = epochsFor(fineTuneSteps, subset.length, batchSize);
       const curve: TransferCurves = { labelsPerClass: k, seed, fineTuneStartsAfter: 0 };
-      const common = { validationData: source(valid, undefined, false, seed), verbose: 0 as const, seed };
+      // Validation draws the learning curves; scoring it every epoch of every seed would cost more
+      // than the training itself at small K, so only the first seed's runs are validated.
+      const validated = seed === seeds[0];
+      const common = { ...(validated ? { validationData: source(valid, undefined, false, seed) } : {}), verbose: 0 as const, seed };
       const row = (method: TransferMethod, acc: number, started: number): TransferResult =>
         ({ method, labelsPerClass: k, trainImages: subset.length, seed, testAccuracy: acc, seconds: (performance.now() - started) / 1000 });
 
       if (methods.has('scratch')) {
         const started = performance.now();
-        const model = await PhantomNet({ includeTop: true, weights: null, classes, inputShape, seed: deriveSeed(seed, 1) });
+        const model = await PhantomNet({ includeTop: true, weights: null, classes, inputShape, seed: deriveSeed(seed, 1), batchNormMomentum: args.scratchBatchNormMomentum ?? 0.9 });
         const optimizer = tf.train.adam(lr);
         try {
           model.compile({ optimizer, loss: 'categoricalCrossentropy', metrics: ['accuracy'] });

@@ -80,7 +80,8 @@ test('transferStudy reports every method, K and seed, with accuracies in [0, 1],
   assert.deepEqual(rows, study.results);
   for (const r of study.results) assert.ok(r.testAccuracy >= 0 && r.testAccuracy <= 1);
   assert.equal(study.curves.length, 4);
-  assert.ok(study.curves.every((c) => c.fineTuneStartsAfter > 0 && (c.transfer?.val_accuracy?.length ?? 0) > c.fineTuneStartsAfter));
+  assert.ok(study.curves.every((c) => c.fineTuneStartsAfter > 0 && (c.transfer?.accuracy?.length ?? 0) > c.fineTuneStartsAfter));
+  assert.deepEqual(study.curves.map((c) => c.transfer?.val_accuracy !== undefined), [true, false, true, false], 'validation curves for the first seed only');
   const summary = summarizeTransfer(study.results);
   assert.equal(summary.length, 6);
   assert.ok(summary.every((s) => s.seeds === 2 && s.min <= s.mean && s.mean <= s.max));
