@@ -62,8 +62,7 @@ export function fitLogisticRegression(features: Float32Array, labels: ArrayLike<
     return out;
   };
 
-  const w = tf.variable(tf.zeros([d, classes]));
-  const b = tf.variable(tf.zeros([classes]));
+  const [w, b] = tf.tidy(() => [tf.variable(tf.zeros([d, classes])), tf.variable(tf.zeros([classes]))]);
   const optimizer = tf.train.adam(learningRate);
   let weights: Float32Array;
   let bias: Float32Array;

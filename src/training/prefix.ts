@@ -163,6 +163,10 @@ export function splitFrozenPrefix(outer: tf.LayersModel, args: SplitFrozenPrefix
     const callArgs = { ...(node.callArgs ?? {}) };
     delete callArgs.mask;
     const out = layer.apply(inputs.length === 1 ? inputs[0] : inputs, callArgs) as tf.SymbolicTensor | tf.SymbolicTensor[];
+    // The tail is a view of `model`, not a new owner of its layers. TF.js counts every symbolic
+    // call as a reference, so without this `model.dispose()` would leave the tail's weights alive.
+    const counted = layer as unknown as { _refCount: number | null };
+    if (typeof counted._refCount === 'number' && counted._refCount > 1) counted._refCount--;
     const outs = Array.isArray(out) ? out : [out];
     node.outputTensors.forEach((t, i) => mapped.set(t.id, outs[i]));
   }

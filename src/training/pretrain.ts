@@ -104,8 +104,9 @@ export async function pretrainPhantomSource(args: PretrainPhantomSourceArgs = {}
     arraySource({ xs: set.xs, shape: set.shape, labels: set.labels, numClasses: classes, batchSize, shuffle, seed, classNames: set.classNames });
 
   const model = await PhantomNet({ includeTop: true, weights: null, classes, seed });
+  const optimizer = tf.train.adam(learningRate);
   try {
-    model.compile({ optimizer: tf.train.adam(learningRate), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
+    model.compile({ optimizer, loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
     await fit(model, source(train, true), {
       epochs,
       validationData: source(valid, false),
@@ -147,5 +148,6 @@ export async function pretrainPhantomSource(args: PretrainPhantomSourceArgs = {}
     return manifest;
   } finally {
     model.dispose();
+    optimizer.dispose(); // a model does not own an optimizer it was given
   }
 }

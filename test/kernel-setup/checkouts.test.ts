@@ -38,7 +38,9 @@ test('two checkouts in folders of the same name each keep their own working kern
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'transferlab-checkouts-'));
   try {
     const dataDir = path.join(tmp, 'jupyter-data');
-    const env = { ...process.env, JUPYTER_DATA_DIR: dataDir, TRANSFERLAB_PYTHON: python, PYDEVD_DISABLE_FILE_VALIDATION: '1' };
+    // PYTHONNOUSERSITE: jupyter_core also lists ~/.local/share/jupyter (the user site) whatever JUPYTER_DATA_DIR says,
+    // and this machine's own checkout may have registered kernels there.
+    const env = { ...process.env, JUPYTER_DATA_DIR: dataDir, PYTHONNOUSERSITE: '1', TRANSFERLAB_PYTHON: python, PYDEVD_DISABLE_FILE_VALIDATION: '1' };
     const a = fakeCheckout(path.join(tmp, 'one'));
     const b = fakeCheckout(path.join(tmp, 'two'));
     const setupA = await run(process.execPath, [path.join(a, 'kernel-setup', 'setup.js'), '--no-verify'], env, a);

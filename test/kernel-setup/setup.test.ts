@@ -10,7 +10,7 @@ test("npm run setup registers this checkout's kernel and the notebooks' alias, a
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'transferlab-jupyter-'));
   try {
     const res = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-      execFile(process.execPath, [path.join(packageRoot(), 'kernel-setup', 'setup.js')], { env: { ...process.env, JUPYTER_DATA_DIR: dataDir }, timeout: 120_000 }, (error, stdout, stderr) =>
+      execFile(process.execPath, [path.join(packageRoot(), 'kernel-setup', 'setup.js')], { env: { ...process.env, JUPYTER_DATA_DIR: dataDir, PYTHONNOUSERSITE: '1' }, timeout: 120_000 }, (error, stdout, stderr) =>
         resolve({ code: error === null ? 0 : Number(error.code), stdout, stderr }),
       );
     });

@@ -73,3 +73,13 @@ test('splits a sequential model with a frozen base', () => {
   assert.ok(d < 1e-6);
   x.dispose();
 });
+
+test('disposing a model frees its tail weights too, after splits for two frozen patterns', () => {
+  const before = tf.memory().numTensors;
+  const model = tinyModel('multi');
+  splitFrozenPrefix(model);
+  model.getLayer('c3b').trainable = false;
+  splitFrozenPrefix(model);
+  model.dispose();
+  assert.equal(tf.memory().numTensors, before, 'the split re-applies tail layers without owning them');
+});
