@@ -100,7 +100,8 @@ export function describeWeights(info: WeightsInfo): string {
           `so it holds a seeded random initialisation (seed ${info.seed ?? 0}).`,
         'Nothing below is transfer learning: a frozen random base hands the head almost no information, and the accuracy',
         'is expected to stay at the majority baseline printed further down. The cells below measure and say so.',
-        `To get real transfer learning, set the 'weights' parameter to a local copy of the weights file.`,
+        `To get real transfer learning, set the 'weights' parameter to a local copy of the weights file,`,
+        'or see notebook 02, which shows transfer learning working offline with a base this project pretrained itself.',
       ].join('\n');
   }
 }
