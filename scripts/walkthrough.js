@@ -60,7 +60,8 @@ function summaryRow(name, metrics, minutes) {
       const rows = metrics.results.filter((r) => r.method === method && r.labelsPerClass === k);
       return rows.length ? rows.reduce((s, r) => s + r.testAccuracy, 0) / rows.length : undefined;
     };
-    const parts = ks.map((k) => `K=${k}: fine-tuning ${pct(mean('fine-tuning', k))} vs scratch ${pct(mean('scratch', k))}`);
+    const shown = [...new Set([ks[0], ks[ks.length - 1]])];
+    const parts = shown.map((k) => `K=${k}: fine-tuning ${pct(mean('fine-tuning', k))} vs scratch ${pct(mean('scratch', k))}`);
     return [name, metrics.dataset ?? '?', metrics.weights ?? '?', parts.join('; '), pct(metrics.majorityBaseline), minutes];
   }
   return [name, metrics.dataset ?? '?', metrics.weights ?? '?', pct(metrics.testAccuracy), pct(metrics.majorityBaseline), minutes];
