@@ -19,7 +19,7 @@ import { deriveSeed } from '../util/random';
 import { checkBoolean, checkInteger, checkOneOf, invalidParameterError } from '../util/validate';
 import { WeightsUnavailableError } from './errors';
 import { loadWeightsFromH5 } from './load-weights';
-import { recordWeightsInfo, weightsInfo } from './weights-info';
+import { loadFileOrKeepRandom, recordWeightsInfo, weightsInfo } from './weights-info';
 
 /** Keras's URL of the ImageNet weights with the classifier. */
 export const INCEPTION_V3_WEIGHTS_PATH =
@@ -342,11 +342,8 @@ export async function InceptionV3(args: InceptionV3Args = {}): Promise<tf.Layers
       }
       await loadWeightsFromH5(model, file);
       recordWeightsInfo(model, { kind: 'imagenet', requested: 'imagenet', path: file });
-    } else if (weights !== null) {
-      await loadWeightsFromH5(model, weights);
-      recordWeightsInfo(model, { kind: 'file', requested: weights, path: path.resolve(weights) });
     } else {
-      recordWeightsInfo(model, { kind: 'random', requested: null, seed });
+      await loadFileOrKeepRandom(model, weights, seed, loadWeightsFromH5);
     }
   } catch (err) {
     model.dispose();

@@ -21,7 +21,7 @@ import { deriveSeed } from '../util/random';
 import { checkBoolean, checkInteger, invalidParameterError } from '../util/validate';
 import { WeightsFormatError } from './errors';
 import { loadWeightsFromH5 } from './load-weights';
-import { recordWeightsInfo } from './weights-info';
+import { loadFileOrKeepRandom, recordWeightsInfo } from './weights-info';
 
 /** The name of the bundled pretrained weights. */
 export const PHANTOM_SOURCE_WEIGHTS = 'phantom-source';
@@ -261,11 +261,8 @@ export async function PhantomNet(args: PhantomNetArgs = {}): Promise<tf.LayersMo
       const file = await phantomSourceWeightsFile(includeTop, args.weightsDir);
       await loadWeightsFromH5(model, file);
       recordWeightsInfo(model, { kind: 'bundled', requested: PHANTOM_SOURCE_WEIGHTS, path: file });
-    } else if (weights !== null) {
-      await loadWeightsFromH5(model, weights);
-      recordWeightsInfo(model, { kind: 'file', requested: weights, path: path.resolve(weights) });
     } else {
-      recordWeightsInfo(model, { kind: 'random', requested: null, seed });
+      await loadFileOrKeepRandom(model, weights, seed, loadWeightsFromH5);
     }
   } catch (err) {
     model.dispose();
