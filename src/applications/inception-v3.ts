@@ -18,8 +18,8 @@ import { BatchNormalization } from '../layers/batch-normalization';
 import { deriveSeed } from '../util/random';
 import { checkBoolean, checkInteger, checkOneOf, invalidParameterError } from '../util/validate';
 import { WeightsUnavailableError } from './errors';
-import { loadWeightsFromH5 } from './load-weights';
-import { loadFileOrKeepRandom, recordWeightsInfo, weightsInfo } from './weights-info';
+import { loadFileOrKeepRandom, loadWeightsFromH5 } from './load-weights';
+import { recordWeightsInfo, weightsInfo } from './weights-info';
 
 /** Keras's URL of the ImageNet weights with the classifier. */
 export const INCEPTION_V3_WEIGHTS_PATH =
@@ -343,7 +343,7 @@ export async function InceptionV3(args: InceptionV3Args = {}): Promise<tf.Layers
       await loadWeightsFromH5(model, file);
       recordWeightsInfo(model, { kind: 'imagenet', requested: 'imagenet', path: file });
     } else {
-      await loadFileOrKeepRandom(model, weights, seed, loadWeightsFromH5);
+      await loadFileOrKeepRandom(model, weights, seed);
     }
   } catch (err) {
     model.dispose();

@@ -21,9 +21,11 @@
  * checked.
  */
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { checkFileContent } from '../data/content-check';
 import { WeightsFormatError } from './errors';
+import { recordWeightsInfo } from './weights-info';
 import { loadH5wasm, type H5Attribute, type H5Dataset, type H5Group } from './h5';
 
 /** HDF5's `H5T_STR_SPACEPAD`: fixed-length strings padded with spaces (Fortran style). */
@@ -279,4 +281,24 @@ export async function loadWeightsFromH5(model: tf.LayersModel, path: string): Pr
   } finally {
     file.close();
   }
+}
+
+/**
+ * The common end of an application's weights step: a `.h5` file given by path is loaded with
+ * {@link loadWeightsFromH5}, `null` keeps the seeded random initialisation; either way the model's
+ * `WeightsInfo` is recorded. Named pretrained weights (`'imagenet'`, `'phantom-source'`) are the
+ * application's own branch before this one.
+ *
+ * @param model - the freshly built model
+ * @param weights - path of a weights file, or null
+ * @param seed - the seed of the random initialisation (recorded for `null`)
+ * @throws WeightsFormatError when the file does not match
+ */
+export async function loadFileOrKeepRandom(model: tf.LayersModel, weights: string | null, seed: number): Promise<void> {
+  if (weights === null) {
+    recordWeightsInfo(model, { kind: 'random', requested: null, seed });
+    return;
+  }
+  await loadWeightsFromH5(model, weights);
+  recordWeightsInfo(model, { kind: 'file', requested: weights, path: path.resolve(weights) });
 }

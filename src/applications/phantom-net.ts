@@ -4,7 +4,7 @@
  * source task ("where is the lesion?", see `src/data/phantom-source.ts`) by `transferlab pretrain`.
  *
  * Built as Keras applications are: arguments checked first, the graph second, weights last; stable
- * layer names (`block1_conv` … `block4_pool`, `flatten`, `fc1`, `predictions`) so a summary reads
+ * layer names (`block1_conv` … `block4_pool`, `flatten`, `dropout`, `predictions`) so a summary reads
  * well and the `.h5` file loads by layer order. Four blocks of 3×3 convolution → BatchNormalization
  * → ReLU → 2×2 max-pooling (8, 16, 32 and 2 × 64 filters); at 64×64 the base ends in a 4×4×64
  * grid that still knows *where* things are, which both the source task and the target's findings
@@ -20,8 +20,8 @@ import { BatchNormalization } from '../layers/batch-normalization';
 import { deriveSeed } from '../util/random';
 import { checkBoolean, checkInteger, invalidParameterError } from '../util/validate';
 import { WeightsFormatError } from './errors';
-import { loadWeightsFromH5 } from './load-weights';
-import { loadFileOrKeepRandom, recordWeightsInfo } from './weights-info';
+import { loadFileOrKeepRandom, loadWeightsFromH5 } from './load-weights';
+import { recordWeightsInfo } from './weights-info';
 
 /** The name of the bundled pretrained weights. */
 export const PHANTOM_SOURCE_WEIGHTS = 'phantom-source';
@@ -262,7 +262,7 @@ export async function PhantomNet(args: PhantomNetArgs = {}): Promise<tf.LayersMo
       await loadWeightsFromH5(model, file);
       recordWeightsInfo(model, { kind: 'bundled', requested: PHANTOM_SOURCE_WEIGHTS, path: file });
     } else {
-      await loadFileOrKeepRandom(model, weights, seed, loadWeightsFromH5);
+      await loadFileOrKeepRandom(model, weights, seed);
     }
   } catch (err) {
     model.dispose();

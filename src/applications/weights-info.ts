@@ -6,7 +6,6 @@
  *
  * No Keras original: Keras returns a bare model and leaves the caller to remember what it asked for.
  */
-import * as path from 'node:path';
 import type * as tf from '@tensorflow/tfjs';
 
 /**
@@ -107,28 +106,3 @@ export function describeWeights(info: WeightsInfo): string {
   }
 }
 
-/**
- * The common end of an application's weights step: a `.h5` file given by path is loaded (Keras's
- * layer order), `null` keeps the seeded random initialisation; either way the model's
- * {@link WeightsInfo} is recorded. Named pretrained weights (`'imagenet'`, `'phantom-source'`) are
- * the application's own branch before this one.
- *
- * @param model - the freshly built model
- * @param weights - path of a weights file, or null
- * @param seed - the seed of the random initialisation (recorded for `null`)
- * @param load - the loader (`loadWeightsFromH5`)
- * @throws WeightsFormatError from the loader when the file does not match
- */
-export async function loadFileOrKeepRandom(
-  model: tf.LayersModel,
-  weights: string | null,
-  seed: number,
-  load: (model: tf.LayersModel, file: string) => Promise<unknown>,
-): Promise<void> {
-  if (weights === null) {
-    recordWeightsInfo(model, { kind: 'random', requested: null, seed });
-    return;
-  }
-  await load(model, weights);
-  recordWeightsInfo(model, { kind: 'file', requested: weights, path: path.resolve(weights) });
-}

@@ -42,11 +42,15 @@ export function setWasmIm2colByteLimit(bytes: number): number {
   return previous;
 }
 
-interface Conv2DBackpropFilterAttrs {
+/** Attributes both convolution-gradient kernels receive. */
+interface ConvBackpropAttrs {
   strides: number | [number, number];
   pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
   dataFormat: 'NHWC' | 'NCHW';
   dimRoundingMode?: 'floor' | 'round' | 'ceil';
+}
+
+interface Conv2DBackpropFilterAttrs extends ConvBackpropAttrs {
   filterShape: [number, number, number, number];
 }
 
@@ -121,11 +125,7 @@ function conv2dBackpropFilter(args: { inputs: tf.NamedTensorInfoMap; attrs?: tf.
   }
 }
 
-interface Conv2DBackpropInputAttrs {
-  strides: number | [number, number];
-  pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
-  dataFormat: 'NHWC' | 'NCHW';
-  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+interface Conv2DBackpropInputAttrs extends ConvBackpropAttrs {
   inputShape: [number, number, number, number];
 }
 
