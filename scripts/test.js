@@ -40,8 +40,10 @@ const filters = process.argv.slice(2);
 // not stop the run: tsc still emits. The full suite (no filters, as CI runs it) fails on any.
 const strict = filters.length === 0;
 run(process.execPath, [tsc, '-p', 'tsconfig.build.json'], {}, strict);
-// A fresh .build/: compiled tests of deleted or moved test files must not run again.
-fs.rmSync(path.join(root, '.build'), { recursive: true, force: true });
+// A fresh .build/ for the full suite: compiled tests of deleted or moved test files must not run
+// again. A filtered run keeps it, so engineers iterating side by side in one tree do not delete
+// each other's compiled files mid-run.
+if (strict) fs.rmSync(path.join(root, '.build'), { recursive: true, force: true });
 run(process.execPath, [tsc, '-p', 'tsconfig.test.json'], {}, strict);
 
 let files = findTests(path.join(root, '.build', 'test'));
