@@ -69,11 +69,83 @@ export function makeBatchNormRespectTrainable(model: tf.LayersModel): void {
 }
 
 /** The functional graph of a model: a `tf.sequential` keeps one inside (built on demand). */
-function graphOf(model: tf.LayersModel): tf.LayersModel {
+export function graphOf(model: tf.LayersModel): tf.LayersModel {
   if (model.getClassName() !== 'Sequential') return model;
   const seq = model as unknown as { model?: tf.LayersModel; build(): void };
   if (!seq.model) seq.build();
   return seq.model as tf.LayersModel;
+}
+
+/**
+ * Cuts a functional model after its first `k` layers (in `model.layers` order, which is
+ * topological): the prefix maps the model's inputs to every tensor crossing the cut, and the tail
+ * re-applies the original layer objects after the cut to fresh inputs shaped like those tensors
+ * (shared weights). Tensors on the prefix side can never depend on a layer after the cut, so
+ * feeding the tail the prefix's outputs reproduces the model exactly. Each call adds graph nodes
+ * to the tail layers: callers cache the result.
+ *
+ * @param model - a functional model (the graph of a `tf.sequential`, see `graphOf`)
+ * @param k - number of leading `model.layers` entries on the prefix side, 0 < k < layers.length
+ * @param prefixName - suffix of the prefix model's name
+ * @param tailName - suffix of the tail model's name
+ * @returns the two models and the names of the cut tensors, in the order of `prefix.outputs` and `tail.inputs`
+ * @throws TrainingError when a layer before the cut is applied more than once in the model
+ */
+export function cutGraph(model: tf.LayersModel, k: number, prefixName: string, tailName: string): { prefix: tf.LayersModel; tail: tf.LayersModel; cutTensors: string[] } {
+  const layers = model.layers as GraphLayer[];
+  const prefixLayers = new Set<tf.layers.Layer>(layers.slice(0, k));
+  const tailLayers = layers.slice(k);
+  // A tensor is on the prefix side when its source layer is a prefix layer.
+  const inPrefix = (t: tf.SymbolicTensor): boolean => prefixLayers.has(t.sourceLayer as tf.layers.Layer);
+
+  // Collect the tail nodes (before re-applying anything) and the tensors crossing the cut.
+  const tailNodes: Array<{ layer: GraphLayer; node: GraphNode }> = [];
+  for (const layer of tailLayers) {
+    for (const node of modelNodes(model, layer)) tailNodes.push({ layer, node });
+  }
+  for (const layer of layers.slice(0, k)) {
+    if (modelNodes(model, layer).length > 1) {
+      throw new TrainingError(`Expected each layer before the cut (the frozen prefix) to be applied once, but layer '${layer.name}' is shared (${modelNodes(model, layer).length} calls). Split the model by hand, or cut it where no layer before the cut is shared.`);
+    }
+  }
+  const cut: tf.SymbolicTensor[] = [];
+  const seen = new Set<number>();
+  const addCut = (t: tf.SymbolicTensor): void => {
+    if (inPrefix(t) && !seen.has(t.id)) {
+      seen.add(t.id);
+      cut.push(t);
+    }
+  };
+  for (const { node } of tailNodes) node.inputTensors.forEach(addCut);
+  model.outputs.forEach(addCut);
+
+  const prefix = tf.model({ inputs: model.inputs, outputs: cut, name: `${model.name}_${prefixName}` });
+  const mapped = new Map<number, tf.SymbolicTensor>();
+  const tailInputs = cut.map((t, i) => {
+    const input = tf.input({ shape: t.shape.slice(1) as number[], dtype: t.dtype, name: `${model.name}_cut_${i}` });
+    mapped.set(t.id, input);
+    return input;
+  });
+  for (const { layer, node } of tailNodes) {
+    const inputs = node.inputTensors.map((t) => {
+      const m = mapped.get(t.id);
+      // Internal invariant (the walk is topological), not a user-facing failure: a plain Error.
+      if (m === undefined) throw new Error(`Internal error: tensor '${t.name}' feeding layer '${layer.name}' was not computed before it.`);
+      return m;
+    });
+    const callArgs = { ...(node.callArgs ?? {}) };
+    delete callArgs.mask;
+    const out = layer.apply(inputs.length === 1 ? inputs[0] : inputs, callArgs) as tf.SymbolicTensor | tf.SymbolicTensor[];
+    // The tail is a view of `model`, not a new owner of its layers. TF.js counts every symbolic
+    // call as a reference, so without this `model.dispose()` would leave the tail's weights alive.
+    const counted = layer as unknown as { _refCount: number | null };
+    if (typeof counted._refCount === 'number' && counted._refCount > 1) counted._refCount--;
+    const outs = Array.isArray(out) ? out : [out];
+    node.outputTensors.forEach((t, i) => mapped.set(t.id, outs[i]));
+  }
+  const tailOutputs = model.outputs.map((t) => mapped.get(t.id) as tf.SymbolicTensor);
+  const tail = tf.model({ inputs: tailInputs, outputs: tailOutputs, name: `${model.name}_${tailName}` });
+  return { prefix, tail, cutTensors: cut.map((t) => t.name) };
 }
 
 const cache = new WeakMap<tf.LayersModel, { key: string; split: FrozenSplit }>();
@@ -120,60 +192,9 @@ export function splitFrozenPrefix(outer: tf.LayersModel, args: SplitFrozenPrefix
     return split;
   }
 
-  const prefixLayers = new Set<tf.layers.Layer>(layers.slice(0, k));
-  const tailLayers = layers.slice(k);
-  // A tensor is on the prefix side when its source layer is a prefix layer.
-  const inPrefix = (t: tf.SymbolicTensor): boolean => prefixLayers.has(t.sourceLayer as tf.layers.Layer);
-
-  // Collect the tail nodes (before re-applying anything) and the tensors crossing the cut.
-  const tailNodes: Array<{ layer: GraphLayer; node: GraphNode }> = [];
-  for (const layer of tailLayers) {
-    for (const node of modelNodes(model, layer)) tailNodes.push({ layer, node });
-  }
-  for (const layer of layers.slice(0, k)) {
-    if (modelNodes(model, layer).length > 1) {
-      throw new TrainingError(`Expected each frozen layer to be applied once, but layer '${layer.name}' is shared (${modelNodes(model, layer).length} calls). Split the model by hand or pass minLayers larger than the frozen prefix to train it whole.`);
-    }
-  }
-  const cut: tf.SymbolicTensor[] = [];
-  const seen = new Set<number>();
-  const addCut = (t: tf.SymbolicTensor): void => {
-    if (inPrefix(t) && !seen.has(t.id)) {
-      seen.add(t.id);
-      cut.push(t);
-    }
-  };
-  for (const { node } of tailNodes) node.inputTensors.forEach(addCut);
-  model.outputs.forEach(addCut);
-
-  const prefix = tf.model({ inputs: model.inputs, outputs: cut, name: `${model.name}_frozen_prefix` });
-  const mapped = new Map<number, tf.SymbolicTensor>();
-  const tailInputs = cut.map((t, i) => {
-    const input = tf.input({ shape: t.shape.slice(1) as number[], dtype: t.dtype, name: `${model.name}_cut_${i}` });
-    mapped.set(t.id, input);
-    return input;
-  });
-  for (const { layer, node } of tailNodes) {
-    const inputs = node.inputTensors.map((t) => {
-      const m = mapped.get(t.id);
-      // Internal invariant (the walk is topological), not a user-facing failure: a plain Error.
-      if (m === undefined) throw new Error(`Internal error: tensor '${t.name}' feeding layer '${layer.name}' was not computed before it.`);
-      return m;
-    });
-    const callArgs = { ...(node.callArgs ?? {}) };
-    delete callArgs.mask;
-    const out = layer.apply(inputs.length === 1 ? inputs[0] : inputs, callArgs) as tf.SymbolicTensor | tf.SymbolicTensor[];
-    // The tail is a view of `model`, not a new owner of its layers. TF.js counts every symbolic
-    // call as a reference, so without this `model.dispose()` would leave the tail's weights alive.
-    const counted = layer as unknown as { _refCount: number | null };
-    if (typeof counted._refCount === 'number' && counted._refCount > 1) counted._refCount--;
-    const outs = Array.isArray(out) ? out : [out];
-    node.outputTensors.forEach((t, i) => mapped.set(t.id, outs[i]));
-  }
-  const tailOutputs = model.outputs.map((t) => mapped.get(t.id) as tf.SymbolicTensor);
-  const tail = tf.model({ inputs: tailInputs, outputs: tailOutputs, name: `${model.name}_trainable_tail` });
+  const { prefix, tail, cutTensors } = cutGraph(model, k, 'frozen_prefix', 'trainable_tail');
   makeBatchNormRespectTrainable(tail);
-  const split: FrozenSplit = { prefix, tail, cutTensors: cut.map((t) => t.name), prefixLayerCount: k };
+  const split: FrozenSplit = { prefix, tail, cutTensors, prefixLayerCount: k };
   cache.set(outer, { key, split });
   return split;
 }
