@@ -13,3 +13,4 @@ export { chestCtPhantom, CHEST_CT_CLASSES, CHEST_CT_TEST_CLASSES, CHEST_CT_COUNT
 export { obtainChestCtZip, type ObtainChestCtZipArgs, type ChestCtZip } from './chest-ct';
 export { phantomSourceSample, PHANTOM_SOURCE_CLASSES, SOURCE_SEED_ROOT, type PhantomSourceClass, type PhantomSourceSample, type PhantomSourceSampleArgs } from './phantom-source';
 export type { LesionBox, LesionSite, LesionSide, LesionZone } from './phantom-render';
+export { readPhantomLesions, lesionBoxOf, PHANTOM_LESIONS_FILE, LesionsUnavailableError, type PhantomLesions, type PhantomLesionEntry, type PhantomLesionBox, type PixelBox } from './phantom-lesions';

@@ -20,12 +20,29 @@ export interface Canvas {
   data: Float32Array;
 }
 
-/** Where the finding was drawn (image pixels), for tests and teaching. `null` for normal slices. */
+/**
+ * Where a finding was drawn, in image pixels (pixel (i, j) covers [i, i + 1) × [j, j + 1)), for
+ * tests, teaching and scoring explanations. `null` for normal slices.
+ */
 export interface LesionBox {
+  /** Centre, x. */
   x: number;
+  /** Centre, y. */
   y: number;
+  /** The blob's radius (pixels per body unit × its size); lobes may reach past it. */
   radius: number;
+  /**
+   * The box around every ellipse painted for the lesion (main blob and lobes), widened by its soft
+   * edge and the image-formation blur, clipped to the image: `x0 ≤ x < x1`, `y0 ≤ y < y1`.
+   */
+  x0: number;
+  y0: number;
+  x1: number;
+  y1: number;
 }
+
+/** Widest blur of image formation ({@link boxBlur} radius 2): how far a lesion's edge can spread. */
+const BLUR_MARGIN = 2;
 
 const clamp01 = (v: number) => (v < 0 ? 0 : v > 1 ? 1 : v);
 
@@ -158,6 +175,8 @@ interface Frame {
   unit: number;
   /** Uniform jitter in [-a, a]. */
   j: (a: number) => number;
+  /** Pixel box `[x0, y0, x1, y1]` of an ellipse in body units (as `ellipse` would paint it, before clipping), with its soft edge and the blur margin. */
+  bounds: (u: number, v: number, ru: number, rv: number, a: number, soft: number) => [number, number, number, number];
   /** Paints an ellipse in body units. */
   ellipse: (u: number, v: number, ru: number, rv: number, a: number, value: number, alpha?: number, soft?: number, onlyBelow?: number) => void;
   /** The two lungs in body units: [0] image left (patient's right), [1] image right (patient's left). */
@@ -183,6 +202,15 @@ function drawAnatomy(rng: Random, width: number, height: number): Frame {
   const j = (a: number) => rng.uniform(-a, a);
   const ellipse = (u: number, v: number, ru: number, rv: number, a: number, value: number, alpha = 1, soft = 1, onlyBelow = Infinity) =>
     paintEllipse(c, X(u, v), Y(u, v), ru * bw, rv * bh, theta + a, value, alpha, soft, onlyBelow);
+  const bounds = (u: number, v: number, ru: number, rv: number, a: number, soft: number): [number, number, number, number] => {
+    const rx = ru * bw;
+    const ry = rv * bh;
+    const ca = Math.cos(theta + a);
+    const sa = Math.sin(theta + a);
+    const hx = Math.hypot(rx * ca, ry * sa) + soft / 2 + BLUR_MARGIN;
+    const hy = Math.hypot(rx * sa, ry * ca) + soft / 2 + BLUR_MARGIN;
+    return [X(u, v) - hx, Y(u, v) - hy, X(u, v) + hx, Y(u, v) + hy];
+  };
 
   // Table under the patient, body with subcutaneous fat, muscle/soft tissue.
   paintSegment(c, 0, Y(0, 1.12), width, Y(0, 1.12), Math.max(1, unit * 0.02), 0.3);
@@ -276,18 +304,33 @@ function drawAnatomy(rng: Random, width: number, height: number): Frame {
     ellipse(side * rng.uniform(0.2, 0.27), rng.uniform(0.0, 0.15), rad, rad * rng.uniform(0.8, 1.2), 0, 0.5, 1, 1.5);
   }
 
-  return { c, X, Y, unit, j, ellipse, lungs, bronchi };
+  return { c, X, Y, unit, j, bounds, ellipse, lungs, bronchi };
 }
 
 /** A lobulated blob (optionally cavitated) centred at (u, v) in body units; returns where it was drawn. */
 function drawBlob(f: Frame, rng: Random, u: number, v: number, rad: number, value: number, lobes: number, soft: number): LesionBox {
-  f.ellipse(u, v, rad, rad * rng.uniform(0.8, 1.2), f.j(1), value, 1, soft);
+  const box = [Infinity, Infinity, -Infinity, -Infinity];
+  const paint = (eu: number, ev: number, ru: number, rv: number, a: number) => {
+    f.ellipse(eu, ev, ru, rv, a, value, 1, soft);
+    const b = f.bounds(eu, ev, ru, rv, a, soft);
+    box[0] = Math.min(box[0], b[0]);
+    box[1] = Math.min(box[1], b[1]);
+    box[2] = Math.max(box[2], b[2]);
+    box[3] = Math.max(box[3], b[3]);
+  };
+  const rv = rad * rng.uniform(0.8, 1.2); // drawn in the order the generator always drew them
+  paint(u, v, rad, rv, f.j(1));
   for (let k = 0; k < lobes; k++) {
     const t = rng.uniform(0, 2 * Math.PI);
     const lr = rad * rng.uniform(0.4, 0.7);
-    f.ellipse(u + Math.cos(t) * rad * 0.6, v + Math.sin(t) * rad * 0.6, lr, lr, 0, value, 1, soft);
+    paint(u + Math.cos(t) * rad * 0.6, v + Math.sin(t) * rad * 0.6, lr, lr, 0);
   }
-  return { x: f.X(u, v), y: f.Y(u, v), radius: rad * f.unit };
+  const { width, height } = f.c;
+  const clip = (z: number, hi: number) => Math.min(hi, Math.max(0, z));
+  return {
+    x: f.X(u, v), y: f.Y(u, v), radius: rad * f.unit,
+    x0: clip(box[0], width), y0: clip(box[1], height), x1: clip(box[2], width), y1: clip(box[3], height),
+  };
 }
 
 /** Draws the class's finding, always in the patient's left lung (image right). */

@@ -14,7 +14,8 @@ import sharp from 'sharp';
 import { createRandom, deriveSeed } from '../util/random';
 import { checkBoolean, checkInteger, checkString, invalidParameterError, isPlainObject } from '../util/validate';
 import { createProgress } from '../runtime/progress';
-import { renderPhantomSlice, type PhantomFinding } from './phantom-render';
+import { renderPhantomSlice, type LesionBox, type PhantomFinding } from './phantom-render';
+import { PHANTOM_LESIONS_FILE, type PhantomLesions, type PhantomLesionEntry } from './phantom-lesions';
 import { ZipWriter } from './zip-writer';
 
 /** The Kaggle dataset the phantom imitates. */
@@ -134,10 +135,26 @@ function planFolder(seed: number, folder: number, n: number, finding: PhantomFin
   return items.sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
 }
 
-async function encode(item: PhantomItem): Promise<Buffer> {
-  const { pixels } = renderPhantomSlice(createRandom(item.seed), item.finding, item.width, item.height);
+async function encode(item: PhantomItem): Promise<{ data: Buffer; lesion: LesionBox | null }> {
+  const { pixels, lesion } = renderPhantomSlice(createRandom(item.seed), item.finding, item.width, item.height);
   const img = sharp(Buffer.from(pixels.buffer, pixels.byteOffset, pixels.length), { raw: { width: item.width, height: item.height, channels: 1 } }).toColourspace('b-w');
-  return item.format === 'png' ? img.png({ compressionLevel: 6 }).toBuffer() : img.jpeg({ quality: item.quality }).toBuffer();
+  const data = await (item.format === 'png' ? img.png({ compressionLevel: 6 }).toBuffer() : img.jpeg({ quality: item.quality }).toBuffer());
+  return { data, lesion };
+}
+
+const round2 = (v: number) => Math.round(v * 100) / 100;
+
+/** The lesions file's entry of one image. */
+function lesionEntry(item: PhantomItem, lesion: LesionBox | null): PhantomLesionEntry {
+  return {
+    finding: item.finding,
+    width: item.width,
+    height: item.height,
+    lesion: lesion === null ? null : {
+      x: round2(lesion.x), y: round2(lesion.y), radius: round2(lesion.radius),
+      x0: round2(lesion.x0), y0: round2(lesion.y0), x1: round2(lesion.x1), y1: round2(lesion.y1),
+    },
+  };
 }
 
 /**
@@ -150,6 +167,10 @@ async function encode(item: PhantomItem): Promise<Buffer> {
  * bronchus (some cavitated); normal → none. Benign nodules, a calcified granuloma and hilar lymph
  * nodes appear in every class, so the classes are learnable but not trivially separable. This is
  * not medical data: accuracy on it says nothing about patients.
+ *
+ * Beside the split folders, `Data/lesions.json` ({@link PhantomLesions}, read with
+ * `readPhantomLesions`) records where each image's finding was drawn: the ground truth that
+ * scores an explanation such as Grad-CAM. The real Kaggle set has no such file.
  *
  * The zip is written to a temporary name and renamed when complete, so an interrupted run never
  * leaves a truncated `chest-ctscan-images.zip`. An existing zip is replaced.
@@ -200,16 +221,25 @@ export async function chestCtPhantom(args: ChestCtPhantomArgs): Promise<PhantomR
   const writer = zip ? await ZipWriter.create(partial) : null;
   try {
     const dirs = new Set<string>();
-    const pending: Promise<Buffer>[] = [];
+    const pending: Promise<{ data: Buffer; lesion: LesionBox | null }>[] = [];
+    const lesions: PhantomLesions = {
+      format: 'transferlab-phantom-lesions',
+      version: 1,
+      dataset: CHEST_CT_DATASET,
+      seed,
+      coordinates: 'pixels of the stored image, origin top left; pixel (i, j) covers [i, i+1) x [j, j+1); boxes include the soft edge and blur',
+      images: {},
+    };
     let next = 0;
     const fill = () => {
       while (next < items.length && pending.length < concurrency) pending.push(encode(items[next++]));
     };
     fill();
     for (let i = 0; i < items.length; i++) {
-      const data = await pending.shift()!;
+      const { data, lesion } = await pending.shift()!;
       fill();
       const item = items[i];
+      lesions.images[item.rel.slice('Data/'.length)] = lesionEntry(item, lesion);
       const parts = item.rel.split('/');
       for (let k = 1; k < parts.length; k++) {
         const dir = parts.slice(0, k).join('/');
@@ -222,6 +252,9 @@ export async function chestCtPhantom(args: ChestCtPhantomArgs): Promise<PhantomR
       else await fsp.writeFile(path.join(dest, item.rel), data);
       progress?.update(i + 1);
     }
+    const lesionsJson = Buffer.from(`${JSON.stringify(lesions, null, 1)}\n`);
+    if (writer) await writer.add(`Data/${PHANTOM_LESIONS_FILE}`, lesionsJson);
+    else await fsp.writeFile(path.join(dest, 'Data', PHANTOM_LESIONS_FILE), lesionsJson);
     if (writer) {
       await writer.close();
       await fsp.rename(partial, zipPath);

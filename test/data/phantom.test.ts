@@ -9,6 +9,7 @@ import { extractArchive } from '../../src/data/archive';
 import { chestCtPhantom, CHEST_CT_CLASSES, CHEST_CT_COUNTS, CHEST_CT_DATASET, CHEST_CT_TEST_CLASSES } from '../../src/data/phantom';
 import { renderPhantomSlice, type PhantomFinding } from '../../src/data/phantom-render';
 import { createRandom, deriveSeed } from '../../src/util/random';
+import { readPhantomLesions, lesionBoxOf, LesionsUnavailableError } from '../../src/data/phantom-lesions';
 
 async function inTmp(fn: (dir: string) => Promise<void>): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tl-phantom-'));
@@ -42,7 +43,7 @@ test('packs a small set as chest-ctscan-images.zip with the Kaggle layout, real-
     assert.deepEqual(fs.readdirSync(path.join(dir, 'dl')), ['chest-ctscan-images.zip'], 'only the zip (no partial file, no loose images)');
     const { files } = await extractArchive(res.zipPath!, path.join(dir, 'data'));
     const root = path.join(dir, 'data', 'Data');
-    assert.deepEqual(fs.readdirSync(root).sort(), ['test', 'train', 'valid']);
+    assert.deepEqual(fs.readdirSync(root).sort(), ['lesions.json', 'test', 'train', 'valid']);
     for (const split of ['train', 'valid', 'test'] as const) {
       const expected = split === 'test' ? [...CHEST_CT_TEST_CLASSES] : [...CHEST_CT_CLASSES];
       assert.deepEqual(fs.readdirSync(path.join(root, split)).sort(), expected);
@@ -53,7 +54,8 @@ test('packs a small set as chest-ctscan-images.zip with the Kaggle layout, real-
     }
     const widths = new Set<number>();
     const formats = new Set<string>();
-    for (const rel of files) {
+    assert.ok(files.includes('Data/lesions.json'));
+    for (const rel of files.filter((f) => f !== 'Data/lesions.json')) {
       assert.match(path.basename(rel), /^(\d{6}( \(\d\))?|(ad|l|n|sq)\d+)\.(png|jpg)$/);
       const meta = await sharp(path.join(dir, 'data', rel)).metadata();
       assert.equal(meta.format, rel.endsWith('.png') ? 'png' : 'jpeg');
@@ -88,7 +90,7 @@ test('writes loose files identical to the zip entries with zip: false, using the
     assert.deepEqual(loose.counts.valid, CHEST_CT_COUNTS.valid);
     const packed = await chestCtPhantom({ dest: path.join(dir, 'packed'), splits: ['valid'], ...tiny });
     const { files } = await extractArchive(packed.zipPath!, path.join(dir, 'x'));
-    assert.equal(files.length, 72);
+    assert.equal(files.length, 72 + 1, '72 images and Data/lesions.json');
     for (const rel of files) assert.ok(fs.readFileSync(path.join(dir, 'loose', rel)).equals(fs.readFileSync(path.join(dir, 'x', rel))), rel);
   });
 });
@@ -179,4 +181,71 @@ test('pins the messages for invalid options', async () => {
   });
   await assert.rejects(chestCtPhantom({ dest: 'x', splits: ['training' as 'train'] }), /Expected non-empty array of 'train', 'valid', 'test' for splits/);
   await assert.rejects(chestCtPhantom({ dest: 'x', minWidth: 300, maxWidth: 200 }), /Expected integer between 300 and 4096 for maxWidth but received 200/);
+});
+
+test('writes Data/lesions.json: every image listed with its size and finding, a box around each lesion, none for normal slices', async () => {
+  await inTmp(async (dir) => {
+    const res = await chestCtPhantom({ dest: path.join(dir, 'dl'), perClass: 4, zip: false, ...tiny });
+    const lesions = readPhantomLesions(res.root);
+    assert.equal(lesions.format, 'transferlab-phantom-lesions');
+    assert.equal(lesions.seed, 0);
+    const listed = Object.keys(lesions.images).sort();
+    const onDisk: string[] = [];
+    for (const split of ['train', 'valid', 'test']) {
+      for (const cls of fs.readdirSync(path.join(res.root, split))) {
+        for (const f of fs.readdirSync(path.join(res.root, split, cls))) onDisk.push(`${split}/${cls}/${f}`);
+      }
+    }
+    assert.deepEqual(listed, onDisk.sort());
+    for (const [rel, entry] of Object.entries(lesions.images)) {
+      const meta = await sharp(path.join(res.root, rel)).metadata();
+      assert.deepEqual([entry.width, entry.height], [meta.width, meta.height], rel);
+      assert.equal(entry.lesion === null, entry.finding === 'normal', rel);
+      if (entry.lesion === null) continue;
+      const { x, y, x0, y0, x1, y1 } = entry.lesion;
+      assert.ok(x0 >= 0 && y0 >= 0 && x1 <= entry.width && y1 <= entry.height, `${rel}: box inside the image`);
+      assert.ok(x0 < x && x < x1 && y0 < y && y < y1, `${rel}: box around the centre`);
+      const file = path.join(res.root, rel);
+      const box = lesionBoxOf(lesions, res.root, file, [32, 64]);
+      assert.ok(box !== null);
+      assert.ok(Math.abs(box.x0 - (x0 * 64) / entry.width) < 1e-9 && Math.abs(box.y1 - (y1 * 32) / entry.height) < 1e-9, 'scaled to the target size');
+    }
+    const normal = Object.keys(lesions.images).find((k) => k.startsWith('test/normal/'))!;
+    assert.equal(lesionBoxOf(lesions, res.root, path.join(res.root, normal)), null);
+    assert.throws(() => lesionBoxOf(lesions, res.root, path.join(dir, 'elsewhere.png')), (e: unknown) => e instanceof LesionsUnavailableError && /elsewhere\.png/.test((e as Error).message));
+    assert.throws(() => readPhantomLesions(dir), (e: unknown) => e instanceof LesionsUnavailableError && /real Kaggle images have none/.test((e as Error).message));
+  });
+});
+
+test('the recorded box holds the drawn finding: the lesion raises the mean inside its box well above the same box in the normal slice of the same anatomy', () => {
+  // Same seed, same size: the anatomy is identical up to the finding, so the difference is the lesion.
+  const ratios: number[] = [];
+  for (let i = 0; i < 20; i++) {
+    for (const f of ['adenocarcinoma', 'large.cell.carcinoma', 'squamous.cell.carcinoma'] as const) {
+      const w = 160;
+      const h = 112;
+      const { pixels, lesion } = renderPhantomSlice(createRandom(deriveSeed(11, i)), f, w, h);
+      const normal = renderPhantomSlice(createRandom(deriveSeed(11, i)), 'normal', w, h).pixels;
+      const b = lesion!;
+      let inside = 0;
+      let outside = 0;
+      let nIn = 0;
+      for (let y = 0; y < h; y++) {
+        for (let x = 0; x < w; x++) {
+          const d = Math.abs(pixels[y * w + x] - normal[y * w + x]);
+          if (x + 0.5 >= b.x0 && x + 0.5 < b.x1 && y + 0.5 >= b.y0 && y + 0.5 < b.y1) {
+            inside += d;
+            nIn++;
+          } else outside += d;
+        }
+      }
+      // Outside the box only noise, gain and offset differ (the finding's draws shift the random stream).
+      const meanIn = inside / nIn;
+      const meanOut = outside / (w * h - nIn);
+      ratios.push(meanIn / meanOut);
+      assert.ok(meanIn > 1.2 * meanOut, `${f} #${i}: mean change ${meanIn.toFixed(1)} inside the box vs ${meanOut.toFixed(1)} outside`);
+    }
+  }
+  ratios.sort((a, b) => a - b);
+  assert.ok(ratios[ratios.length >> 1] > 2.5, `median inside/outside ratio ${ratios[ratios.length >> 1].toFixed(2)}`);
 });
