@@ -13,6 +13,10 @@
  * mode", as Keras since TF 2.0), uses batch statistics and updates the moving statistics only when
  * trainable and called with `training: true`, and keeps Keras's weight order
  * (`gamma`?, `beta`?, `moving_mean`, `moving_variance`) so `.h5` files load by position.
+ *
+ * Frozen batch normalization lives here, once: {@link batchNormTraining} is the rule, this layer
+ * applies it, and {@link makeBatchNormRespectTrainable} applies it to TF.js's own
+ * `BatchNormalization` layers (a model built with `tf.layers.batchNormalization` or loaded from JSON).
  */
 import * as tf from '@tensorflow/tfjs';
 import { invalidParameterError, isInteger, isNumber } from '../util/validate';
@@ -45,6 +49,41 @@ export interface BatchNormalizationArgs extends LayerArgs {
   movingMeanInitializer?: InitializerIdentifier;
   /** Initializer of `moving_variance`. Default `'ones'`. */
   movingVarianceInitializer?: InitializerIdentifier;
+}
+
+/**
+ * Keras's rule for batch normalization: batch statistics (and moving-average updates) only when the
+ * layer is trainable AND called with `training: true`; otherwise inference mode ("frozen state
+ * implies inference mode"). `trainable` is read at call time, so unfreezing later takes effect.
+ *
+ * @param layer - the batch normalization layer
+ * @param kwargs - the call's keyword arguments
+ * @returns whether the call normalizes with batch statistics
+ */
+export function batchNormTraining(layer: tf.layers.Layer, kwargs: Kwargs | undefined): boolean {
+  return kwargs?.['training'] === true && layer.trainable;
+}
+
+const BN_PATCHED = Symbol.for('transferlab.bnRespectsTrainable');
+
+/**
+ * Makes TF.js's own BatchNormalization layers follow {@link batchNormTraining} (TF.js ignores
+ * `trainable` there and would update the moving statistics of a frozen layer during `fit`).
+ * Idempotent; {@link BatchNormalization} layers need nothing (they follow the rule themselves).
+ *
+ * @param model - any layers model; its TF.js BatchNormalization layers are patched in place
+ * @example
+ * makeBatchNormRespectTrainable(tf.models.modelFromJSON(json)); // then frozen BN stays frozen in fit
+ */
+export function makeBatchNormRespectTrainable(model: tf.LayersModel): void {
+  for (const layer of model.layers) {
+    if (layer.getClassName() !== 'BatchNormalization') continue;
+    const patched = layer as tf.layers.Layer & { [BN_PATCHED]?: boolean };
+    if (patched[BN_PATCHED]) continue;
+    const call = layer.call.bind(layer);
+    layer.call = (inputs, kwargs) => call(inputs, { ...kwargs, training: batchNormTraining(layer, kwargs) });
+    patched[BN_PATCHED] = true;
+  }
 }
 
 function isInitializer(v: unknown): v is Initializer {
@@ -164,7 +203,7 @@ export class BatchNormalization extends tf.layers.Layer {
       broadcast[axis] = x.shape[axis];
       const reductionAxes = [...Array(rank).keys()].filter((a) => a !== axis);
       const asBroadcast = (t: tf.Tensor) => (axis === rank - 1 ? t : tf.reshape(t, broadcast));
-      const training = kwargs?.['training'] === true && this.trainable;
+      const training = batchNormTraining(this, kwargs);
 
       let mean: tf.Tensor;
       let variance: tf.Tensor;

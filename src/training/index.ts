@@ -4,7 +4,8 @@ export { summary, countParams, type SummaryArgs, type ParamCounts } from './summ
 // Training loop, callbacks and evaluation (fit/evaluate/callbacks work).
 export type { Batch, BatchSource, PrefixEngine, PrefixEngineMeta, Logs } from './types';
 export { TrainingError, CheckpointError } from './errors';
-export { splitFrozenPrefix, makeBatchNormRespectTrainable, type SplitFrozenPrefixArgs, type FrozenSplit } from './prefix';
+export { splitFrozenPrefix, type SplitFrozenPrefixArgs, type FrozenSplit } from './prefix';
+// makeBatchNormRespectTrainable lives with the BatchNormalization layer (src/layers), exported through applications.
 export { getLearningRate, setLearningRate } from './learning-rate';
 export { resolveLoss, resolveMetrics, KERAS_EPSILON, type LossName, type MetricName, type SampleFn, type ResolvedFn } from './losses';
 export { saveWeightsFile, loadWeightsFile, saveModelFile, loadModelFile, readCheckpoint, type CheckpointManifest } from './checkpoint-file';

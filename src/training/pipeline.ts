@@ -3,7 +3,8 @@
  * inference mode, or a PrefixEngine) outside any gradient tape, then the trainable tail.
  */
 import * as tf from '@tensorflow/tfjs';
-import { splitFrozenPrefix, makeBatchNormRespectTrainable, type FrozenSplit } from './prefix';
+import { splitFrozenPrefix, type FrozenSplit } from './prefix';
+import { makeBatchNormRespectTrainable } from '../layers/batch-normalization';
 import { TrainingError } from './errors';
 import type { Batch, BatchSource, PrefixEngine } from './types';
 

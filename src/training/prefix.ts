@@ -8,6 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { TrainingError } from './errors';
+import { makeBatchNormRespectTrainable } from '../layers/batch-normalization';
 import { checkInteger } from '../util/validate';
 
 /** TF.js's internal graph node (engine/topology.ts `Node`), the fields this module reads. */
@@ -36,36 +37,25 @@ export interface FrozenSplit {
   prefixLayerCount: number;
 }
 
-/** A layer is "frozen" for the prefix when it cannot change in training: not trainable, or without weights. */
+/**
+ * Layers that compute something else in training, whatever `trainable` says (Keras freezes only
+ * BatchNormalization into inference mode): Dropout and its kin drop units under `fit` even when
+ * frozen or weightless, so they never run in the inference-mode prefix.
+ */
+const TRAINING_BEHAVIOUR = /Dropout|GaussianNoise/;
+
+/**
+ * A layer is "frozen" for the prefix when it cannot change in training and computes the same in
+ * training as in inference: not trainable or without weights, and not Dropout-like.
+ */
 function isFrozen(layer: tf.layers.Layer): boolean {
-  return !layer.trainable || layer.weights.length === 0;
+  return (!layer.trainable || layer.weights.length === 0) && !TRAINING_BEHAVIOUR.test(layer.getClassName());
 }
 
 /** Keys of the nodes that belong to `model` (TF.js keeps them in `containerNodes` as `<layer>_ib-<index>`). */
 function modelNodes(model: tf.LayersModel, layer: GraphLayer): GraphNode[] {
   const keys = (model as unknown as { containerNodes?: Set<string> }).containerNodes;
   return layer.inboundNodes.filter((_, i) => keys === undefined || keys.has(`${layer.name}_ib-${i}`));
-}
-
-const BN_PATCHED = Symbol.for('transferlab.bnRespectsTrainable');
-
-/**
- * Makes TF.js BatchNormalization layers follow Keras: a layer with `trainable = false` runs in
- * inference mode even when called with `training: true` (TF.js ignores `trainable` there and would
- * update the moving statistics of a frozen layer). Idempotent; the check reads `trainable` at call
- * time, so unfreezing later works.
- *
- * @param model - any layers model; its BatchNormalization layers are patched in place
- */
-export function makeBatchNormRespectTrainable(model: tf.LayersModel): void {
-  for (const layer of model.layers) {
-    if (layer.getClassName() !== 'BatchNormalization') continue;
-    const patched = layer as tf.layers.Layer & { [BN_PATCHED]?: boolean };
-    if (patched[BN_PATCHED]) continue;
-    const call = layer.call.bind(layer);
-    layer.call = (inputs, kwargs) => call(inputs, { ...kwargs, training: kwargs?.training === true && layer.trainable });
-    patched[BN_PATCHED] = true;
-  }
 }
 
 /** The functional graph of a model: a `tf.sequential` keeps one inside (built on demand). */

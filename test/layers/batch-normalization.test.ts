@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { batchNormalization, BatchNormalization, flatten } from '../../src/layers';
+import { batchNormalization, BatchNormalization, flatten, makeBatchNormRespectTrainable } from '../../src/layers';
 
 /** input [4, 4, 2] → conv2d → BN → GAP → dense softmax. */
 function convBnModel(bnArgs: { scale?: boolean; name?: string } = {}): tf.LayersModel {
@@ -43,6 +43,32 @@ test('a frozen BatchNormalization keeps its statistics and runs in inference mod
   } finally {
     model.dispose();
     tf.dispose([xs, ys]);
+  }
+});
+
+test("makeBatchNormRespectTrainable gives TF.js's own BatchNormalization the same rule: frozen means inference mode, unfreezing takes effect", () => {
+  const input = tf.input({ shape: [3] });
+  const layer = tf.layers.batchNormalization({ name: 'tfjs_bn' });
+  const model = tf.model({ inputs: input, outputs: layer.apply(input) as tf.SymbolicTensor });
+  const x = tf.tensor2d([[1, 2, 3], [5, 8, 13]]);
+  try {
+    makeBatchNormRespectTrainable(model);
+    makeBatchNormRespectTrainable(model); // idempotent
+    layer.trainable = false;
+    tf.tidy(() => {
+      const a = layer.apply(x, { training: true }) as tf.Tensor;
+      const b = layer.apply(x, { training: false }) as tf.Tensor;
+      assert.deepEqual(Array.from(a.dataSync()), Array.from(b.dataSync()));
+    });
+    layer.trainable = true;
+    tf.tidy(() => {
+      const a = layer.apply(x, { training: true }) as tf.Tensor;
+      const b = layer.apply(x, { training: false }) as tf.Tensor;
+      assert.notDeepEqual(Array.from(a.dataSync()), Array.from(b.dataSync()), 'trainable again: batch statistics');
+    });
+  } finally {
+    model.dispose();
+    x.dispose();
   }
 });
 

@@ -83,3 +83,19 @@ test('disposing a model frees its tail weights too, after splits for two frozen 
   model.dispose();
   assert.equal(tf.memory().numTensors, before, 'the split re-applies tail layers without owning them');
 });
+
+test('Dropout never joins the frozen prefix (it drops units under fit even when frozen or weightless, as in Keras)', () => {
+  const input = tf.input({ shape: [4] });
+  const frozen = tf.layers.dense({ units: 6, trainable: false, name: 'frozen' }).apply(input) as tf.SymbolicTensor;
+  const dropped = tf.layers.dropout({ rate: 0.5, name: 'drop', trainable: false }).apply(frozen) as tf.SymbolicTensor;
+  const output = tf.layers.dense({ units: 2, name: 'head' }).apply(dropped) as tf.SymbolicTensor;
+  const model = tf.model({ inputs: input, outputs: output });
+  const split = splitFrozenPrefix(model);
+  assert.equal(split.prefixLayerCount, 2, 'input and the frozen dense; the dropout trains in the tail');
+  assert.match(split.cutTensors[0], /^frozen\//);
+  assert.ok(split.tail.layers.some((l) => l.name === 'drop'));
+  const leading = tf.sequential({ layers: [tf.layers.dropout({ inputShape: [4], rate: 0.5 }), tf.layers.dense({ units: 2 })] });
+  assert.equal(splitFrozenPrefix(leading).prefix, null, 'a leading Dropout: nothing to split off');
+  model.dispose();
+  leading.dispose();
+});
