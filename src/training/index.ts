@@ -19,3 +19,4 @@ export { featureStatistics, formatMagnitude, type FeatureStatistics, type Featur
 export { pretrainPhantomSource, PRETRAIN_DEFAULTS, PHANTOM_SOURCE_FILES, HELD_OUT_START, type PretrainPhantomSourceArgs } from './pretrain';
 export { transferStudy, collectImages, sampleLabelsPerClass, summarizeTransfer, describeTransfer, type TransferGap, TRANSFER_METHODS, type TransferMethod, type TransferResult, type TransferCurves, type TransferStudy, type TransferStudyArgs, type TransferSummary, type LabelledImages } from './transfer-study';
 export { fitLogisticRegression, extractFeatures, type LogisticRegressionArgs, type LogisticRegressionModel } from './classical';
+export { gradCam, scoreHeatmaps, type GradCamArgs, type GradCamResult, type GradCamImages, type HeatmapBox, type HeatmapScore } from './grad-cam';

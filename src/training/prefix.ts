@@ -58,6 +58,20 @@ function modelNodes(model: tf.LayersModel, layer: GraphLayer): GraphNode[] {
   return layer.inboundNodes.filter((_, i) => keys === undefined || keys.has(`${layer.name}_ib-${i}`));
 }
 
+/**
+ * The output tensor of `layer` inside `model`'s own graph (a layer re-applied elsewhere, e.g. by
+ * {@link splitFrozenPrefix}, has several outputs and `layer.output` then throws).
+ *
+ * @throws TrainingError when the layer is not called in `model`, or has several outputs there
+ */
+export function layerOutputIn(model: tf.LayersModel, layer: tf.layers.Layer): tf.SymbolicTensor {
+  const nodes = modelNodes(model, layer as GraphLayer);
+  if (nodes.length !== 1 || nodes[0].outputTensors.length !== 1) {
+    throw new TrainingError(`Expected layer '${layer.name}' to be called once in model '${model.name}' with one output, but it has ${nodes.length} call(s) there. Pick a layer of the model's own graph with a single output.`);
+  }
+  return nodes[0].outputTensors[0];
+}
+
 /** The functional graph of a model: a `tf.sequential` keeps one inside (built on demand). */
 export function graphOf(model: tf.LayersModel): tf.LayersModel {
   if (model.getClassName() !== 'Sequential') return model;
