@@ -4,7 +4,7 @@
  * curves of one run with a marker where fine-tuning starts. Both draw the baselines and use a
  * fixed 0–1 accuracy axis, so a flat line at the majority share cannot pass for learning.
  */
-import type { TransferCurves, TransferMethod, TransferResult } from '../training/transfer-study';
+import type { TransferCurves, TransferMethod, TransferResult } from '../training/transfer-models';
 import { invalidParameterError } from '../util/validate';
 import { lineChart, PLOT_COLORS, type Figure, type LineSeries, type ReferenceLine } from './figure';
 import { showFigure, type ShowFigureArgs } from './show';

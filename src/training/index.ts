@@ -17,6 +17,7 @@ export { arraySource, type ArraySource, type ArraySourceArgs } from './array-sou
 export { Baselines, measureBaselines, majorityBaseline, chanceLevel, noiseMargin, type LabelledSplit, type SplitBaseline, type Verdict, type VerdictArgs, type MeasureBaselinesArgs } from './baselines';
 export { featureStatistics, formatMagnitude, type FeatureStatistics, type FeatureStatisticsArgs } from './feature-statistics';
 export { pretrainPhantomSource, PRETRAIN_DEFAULTS, PHANTOM_SOURCE_FILES, HELD_OUT_START, type PretrainPhantomSourceArgs } from './pretrain';
-export { transferStudy, collectImages, sampleLabelsPerClass, summarizeTransfer, describeTransfer, type TransferGap, TRANSFER_METHODS, type TransferMethod, type TransferResult, type TransferCurves, type TransferStudy, type TransferStudyArgs, type TransferSummary, type LabelledImages } from './transfer-study';
+export { transferStudy, collectImages, summarizeTransfer, describeTransfer, type TransferGap, type TransferStudy, type TransferStudyArgs, type TransferSummary } from './transfer-study';
+export { trainTransferModels, sampleLabelsPerClass, TRANSFER_METHODS, type TrainTransferModelsArgs, type TrainedTransferModels, type TransferTrainingArgs, type TransferMethod, type TransferResult, type TransferCurves, type LabelledImages } from './transfer-models';
 export { fitLogisticRegression, extractFeatures, type LogisticRegressionArgs, type LogisticRegressionModel } from './classical';
 export { gradCam, scoreHeatmaps, type GradCamArgs, type GradCamResult, type GradCamImages, type HeatmapBox, type HeatmapScore } from './grad-cam';

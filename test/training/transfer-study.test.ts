@@ -103,3 +103,28 @@ async function tinyPretrained(): Promise<string> {
   base.dispose();
   return file;
 }
+
+test('trainTransferModels hands back the three trained models: feature extraction is a copy taken before fine-tuning, each scores as reported', { timeout: 300_000 }, async () => {
+  const { trainTransferModels } = await import('../../src/training/transfer-models');
+  const train = toy(24, 7);
+  const valid = toy(8, 8);
+  const testSet = toy(12, 9);
+  const before = tf.memory().numTensors;
+  const run = await trainTransferModels({ train, valid, test: testSet, headSteps: 3, fineTuneSteps: 3, batchSize: 8, weights: await tinyPretrained(), validate: false });
+  assert.deepEqual(Object.keys(run.models).sort(), ['feature-extraction', 'fine-tuning', 'scratch']);
+  const x = tf.tensor4d(testSet.xs, testSet.shape);
+  for (const row of run.results) {
+    const model = run.models[row.method]!;
+    const predicted = tf.tidy(() => (model.predict(x) as tf.Tensor).argMax(1).dataSync());
+    const acc = Array.from(predicted).filter((p, i) => p === testSet.labels[i]).length / testSet.labels.length;
+    assert.equal(acc, row.testAccuracy, `${row.method}: the kept model scores what was reported`);
+  }
+  const fe = run.models['feature-extraction']!;
+  const ft = run.models['fine-tuning']!;
+  assert.ok(fe.layers.filter((l) => l.name.startsWith('block')).every((l) => !l.trainable), 'the copy keeps its base frozen');
+  const differs = tf.tidy(() => tf.any(tf.notEqual(fe.predict(x) as tf.Tensor, ft.predict(x) as tf.Tensor)).dataSync()[0]);
+  assert.equal(differs, 1, 'fine-tuning went on from the head phase; the copy did not');
+  x.dispose();
+  for (const m of Object.values(run.models)) m!.dispose();
+  assert.equal(tf.memory().numTensors, before, 'disposing the models frees everything');
+});
