@@ -26,8 +26,8 @@
  *   content check is downloaded again, not reused.
  */
 import { createWriteStream, promises as fsp, writeFileSync } from 'node:fs';
-import type { IncomingMessage } from 'node:http';
 import * as path from 'node:path';
+import type { Readable } from 'node:stream';
 import { createProgress, type ProgressMode } from '../runtime/progress';
 import { checkInteger, checkNumber } from '../util/validate';
 import { checkFileContent, resolveExpectedContent, type ContentKind, type ExpectedContent } from './content-check';
@@ -35,7 +35,8 @@ import { checkFileContent, resolveExpectedContent, type ContentKind, type Expect
 export type { ExpectedContent } from './content-check';
 import { DownloadError, DownloadTimeoutError, UnexpectedContentError, redactUrl } from './errors';
 import { withFileLock, type FileLockArgs } from './lock';
-import { openHttpRequest, proxyForUrl } from './proxy';
+import { HttpClient, type HttpResponse } from './http-client';
+import { proxySecrets } from './proxy';
 
 /** Retry policy of {@link downloadFile}. */
 export interface RetryArgs {
@@ -281,7 +282,7 @@ interface BodyRules {
  * attempt was cut: too slow, the deadline), if any; rejects on a disk error. A response that died
  * before this was called (between its headers and now) resolves at once with an error.
  */
-function writeBody(res: IncomingMessage, file: string, flags: 'a' | 'w', onData: (n: number) => void, rules: BodyRules): Promise<Error | undefined> {
+function writeBody(res: Readable, file: string, flags: 'a' | 'w', onData: (n: number) => void, rules: BodyRules): Promise<Error | undefined> {
   return new Promise((resolve, reject) => {
     const ws = createWriteStream(file, { flags, highWaterMark: 1 << 20 });
     let broken: Error | undefined;
@@ -307,7 +308,7 @@ function writeBody(res: IncomingMessage, file: string, flags: 'a' | 'w', onData:
     });
     ws.on('finish', () => resolve(broken));
     if (rules.signal.aborted) return onAbort();
-    if (res.destroyed && !res.complete) return finish(new Error('connection closed before the body arrived'));
+    if (res.destroyed && !res.readableEnded) return finish(new Error('connection closed before the body arrived'));
     rules.signal.addEventListener('abort', onAbort, { once: true });
     if (rules.minBytesPerSecond > 0) {
       const need = (rules.minBytesPerSecond * rules.windowMs) / 1000;
@@ -335,7 +336,7 @@ function writeBody(res: IncomingMessage, file: string, flags: 'a' | 'w', onData:
     res.on('end', () => finish());
     res.on('error', (err) => finish(err));
     res.on('close', () => {
-      if (!res.complete) finish(new Error('connection closed early')); // a plain Error: a reason, as above
+      if (!res.readableEnded) finish(new Error('connection closed early')); // a plain Error: a reason, as above
     });
   });
 }
@@ -372,7 +373,7 @@ function deadlineOf(args: DownloadFileArgs): number {
  * const { path, bytes } = await downloadFile({ url: 'https://example.com/data.zip', dest: '/tmp/data.zip' });
  */
 export async function downloadFile(args: DownloadFileArgs): Promise<DownloadFileResult> {
-  const secrets = [...(args.secrets ?? [])];
+  const secrets = [...(args.secrets ?? []), ...proxySecrets(args.env ?? process.env)];
   // `https://user:password@host/file`: send the pair as basic auth (same origin only), never print it.
   let parsed: URL;
   try {
@@ -477,6 +478,7 @@ async function transfer(args: DownloadFileArgs, dest: string, kind: ContentKind,
   const timeoutMs = checkNumber('timeoutMs', args.timeoutMs ?? DOWNLOAD_DEFAULTS.timeoutMs, 1);
   const minBytesPerSecond = checkNumber('minSpeed.bytesPerSecond', args.minSpeed?.bytesPerSecond ?? DOWNLOAD_DEFAULTS.minBytesPerSecond, 0);
   const windowMs = checkNumber('minSpeed.windowMs', args.minSpeed?.windowMs ?? DOWNLOAD_DEFAULTS.speedWindowMs, 1);
+  const client = new HttpClient({ env: args.env ?? process.env, ca: args.ca, timeoutMs });
   const part = `${dest}.part`;
   const metaFile = `${dest}.part.json`;
   const origin = new URL(args.url);
@@ -500,134 +502,138 @@ async function transfer(args: DownloadFileArgs, dest: string, kind: ContentKind,
   let progress: ReturnType<typeof createProgress> | undefined;
   const rules: BodyRules = { signal: deadline.signal, minBytesPerSecond, windowMs };
 
-  for (;;) {
-    if (deadline.expired) throw timeoutError(args, deadline, `${attempts} attempt(s) made`);
-    attempts++;
-    const offset = (await fileSize(part)) ?? 0;
-    let received = 0;
-    let resumable = false;
-    try {
-      const { res, finalUrl } = await request(offset);
-      const status = res.statusCode ?? 0;
-      const where = finalUrl.href === origin.href ? safeUrl : `${safeUrl} (redirected to ${redactUrl(finalUrl.href)})`;
-      resumable = status === 206 || /\bbytes\b/i.test(String(res.headers['accept-ranges'] ?? ''));
-      const encoding = String(res.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
-      if (encoding !== '' && encoding !== 'identity') {
-        res.destroy();
-        throw new UnexpectedContentError(
-          `The server sent ${where} compressed (Content-Encoding: ${encoding}) although an uncompressed body was asked for, so its size and resume offsets cannot be trusted. Nothing was saved at ${dest}. Download it another way, or ask the server's owner to honour Accept-Encoding: identity.`,
-          args.url,
-          dest,
-          status,
-        );
-      }
-      let flags: 'a' | 'w' = 'w';
-      let start = 0;
-      if (status === 206) {
-        const m = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(String(res.headers['content-range'] ?? ''));
-        if (!m || Number(m[1]) !== offset) {
-          res.destroy();
-          await fsp.rm(part, { force: true });
-          furthest = 0;
-          throw new RetryableError(`the server answered ${offset > 0 ? `the Range request for bytes ${offset}-` : 'a plain GET'} with ${res.headers['content-range'] ?? 'no Content-Range'}`);
+  try {
+    for (;;) {
+      if (deadline.expired) throw timeoutError(args, deadline, `${attempts} attempt(s) made`);
+      attempts++;
+      const offset = (await fileSize(part)) ?? 0;
+      let received = 0;
+      let resumable = false;
+      try {
+        const { res, finalUrl } = await request(offset);
+        const status = res.statusCode;
+        const where = finalUrl.href === origin.href ? safeUrl : `${safeUrl} (redirected to ${redactUrl(finalUrl.href)})`;
+        resumable = status === 206 || /\bbytes\b/i.test(String(res.headers['accept-ranges'] ?? ''));
+        const encoding = String(res.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
+        if (encoding !== '' && encoding !== 'identity') {
+          res.body.destroy();
+          throw new UnexpectedContentError(
+            `The server sent ${where} compressed (Content-Encoding: ${encoding}) although an uncompressed body was asked for, so its size and resume offsets cannot be trusted. Nothing was saved at ${dest}. Download it another way, or ask the server's owner to honour Accept-Encoding: identity.`,
+            args.url,
+            dest,
+            status,
+          );
         }
-        flags = offset > 0 ? 'a' : 'w';
-        start = offset;
-        if (offset > 0) resumed = true;
-        meta.total = m[3] !== '*' ? Number(m[3]) : undefined;
-      } else if (status === 200) {
-        if (offset > 0 && !quiet) log(`The server ignored the Range request for ${safeUrl}; restarting from the beginning.`);
-        if (offset > 0) furthest = 0;
-        const len = res.headers['content-length'];
-        meta.total = len !== undefined && /^\d+$/.test(len) ? Number(len) : undefined;
-      } else {
-        throw new Error('unreachable'); // internal invariant: only 200 and 206 get here
-      }
-      const etag = res.headers.etag;
-      meta.etag = etag !== undefined && !etag.startsWith('W/') ? etag : undefined;
-      meta.lastModified = res.headers['last-modified'];
-      // Synchronously: no I/O turn may pass between the headers and the body listeners (bytes that
-      // arrive, or a connection that dies, in between would be lost or never noticed).
-      writeFileSync(metaFile, JSON.stringify(meta));
+        let flags: 'a' | 'w' = 'w';
+        let start = 0;
+        if (status === 206) {
+          const m = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(String(res.headers['content-range'] ?? ''));
+          if (!m || Number(m[1]) !== offset) {
+            res.body.destroy();
+            await fsp.rm(part, { force: true });
+            furthest = 0;
+            throw new RetryableError(`the server answered ${offset > 0 ? `the Range request for bytes ${offset}-` : 'a plain GET'} with ${res.headers['content-range'] ?? 'no Content-Range'}`);
+          }
+          flags = offset > 0 ? 'a' : 'w';
+          start = offset;
+          if (offset > 0) resumed = true;
+          meta.total = m[3] !== '*' ? Number(m[3]) : undefined;
+        } else if (status === 200) {
+          if (offset > 0 && !quiet) log(`The server ignored the Range request for ${safeUrl}; restarting from the beginning.`);
+          if (offset > 0) furthest = 0;
+          const len = res.headers['content-length'];
+          meta.total = len !== undefined && /^\d+$/.test(len) ? Number(len) : undefined;
+        } else {
+          throw new Error('unreachable'); // internal invariant: only 200 and 206 get here
+        }
+        const etag = res.headers.etag;
+        meta.etag = etag !== undefined && !etag.startsWith('W/') ? etag : undefined;
+        meta.lastModified = res.headers['last-modified'];
+        // Synchronously: no I/O turn may pass between the headers and the body listeners (bytes that
+        // arrive, or a connection that dies, in between would be lost or never noticed).
+        writeFileSync(metaFile, JSON.stringify(meta));
 
-      progress ??= createProgress({
-        label: args.label ?? path.basename(dest),
-        total: meta.total,
-        unit: 'bytes',
-        mode: quiet ? 'silent' : args.progressMode,
-        stream: args.progressStream,
-      });
-      const p = progress;
-      const broken = await writeBody(res, part, flags, (n) => {
-        received += n;
-        p.update(start + received);
-      }, rules);
-      if (broken !== undefined) throw new RetryableError(`the connection broke after ${start + received} bytes (${broken.message})`);
-      const size = (await fileSize(part)) ?? 0;
-      if (meta.total !== undefined && size !== meta.total) {
-        if (size > meta.total) {
-          await fsp.rm(part, { force: true });
-          furthest = 0;
+        progress ??= createProgress({
+          label: args.label ?? path.basename(dest),
+          total: meta.total,
+          unit: 'bytes',
+          mode: quiet ? 'silent' : args.progressMode,
+          stream: args.progressStream,
+        });
+        const p = progress;
+        const broken = await writeBody(res.body, part, flags, (n) => {
+          received += n;
+          p.update(start + received);
+        }, rules);
+        if (broken !== undefined) throw new RetryableError(`the connection broke after ${start + received} bytes (${broken.message})`);
+        const size = (await fileSize(part)) ?? 0;
+        if (meta.total !== undefined && size !== meta.total) {
+          if (size > meta.total) {
+            await fsp.rm(part, { force: true });
+            furthest = 0;
+          }
+          throw new RetryableError(`received ${size} of ${meta.total} bytes`);
         }
-        throw new RetryableError(`received ${size} of ${meta.total} bytes`);
-      }
-      p.finish();
-      const reason = await checkFileContent(part, kind, res.headers['content-type']);
-      if (reason !== null) {
-        await fsp.rm(part, { force: true });
-        await fsp.rm(metaFile, { force: true });
-        throw new UnexpectedContentError(
-          `The download of ${where} was refused: ${reason}. Nothing was saved at ${dest}. ` +
-            'A page like this is usually a login, consent or error page: check the URL (and credentials or access rights), then run again.',
-          args.url,
-          dest,
-          status,
-        );
-      }
-      if (args.verify !== undefined) {
-        try {
-          await args.verify(part);
-        } catch (err) {
+        p.finish();
+        const reason = await checkFileContent(part, kind, res.headers['content-type']);
+        if (reason !== null) {
           await fsp.rm(part, { force: true });
           await fsp.rm(metaFile, { force: true });
-          throw err;
+          throw new UnexpectedContentError(
+            `The download of ${where} was refused: ${reason}. Nothing was saved at ${dest}. ` +
+              'A page like this is usually a login, consent or error page: check the URL (and credentials or access rights), then run again.',
+            args.url,
+            dest,
+            status,
+          );
         }
+        if (args.verify !== undefined) {
+          try {
+            await args.verify(part);
+          } catch (err) {
+            await fsp.rm(part, { force: true });
+            await fsp.rm(metaFile, { force: true });
+            throw err;
+          }
+        }
+        await fsp.rename(part, dest);
+        await fsp.rm(metaFile, { force: true });
+        const result: DownloadFileResult = { path: dest, bytes: size, skipped: false, resumed, requests, attempts };
+        await args.afterDownload?.(result);
+        return result;
+      } catch (err) {
+        if (deadline.expired) throw timeoutError(args, deadline, `the last of ${attempts} attempt(s) ended with: ${(err as Error).message}`);
+        if (!(err instanceof RetryableError)) throw err;
+        const size = (await fileSize(part)) ?? 0;
+        const progressed = resumable && size > furthest;
+        if (progressed) {
+          furthest = size;
+          failures = 0;
+        }
+        failures++;
+        // A host name that does not resolve (offline, or a closed network) rarely heals within the
+        // backoff window: one retry, then fail fast instead of waiting half a minute.
+        const unresolvable = /\bENOTFOUND\b/.test(err.message);
+        if (failures > retries || attempts >= maxAttempts || (unresolvable && failures >= 2)) {
+          throw new DownloadError(
+            `Download of ${safeUrl} failed after ${attempts} attempts: ${err.message}. ` +
+              'Check the network (and HTTPS_PROXY if you are behind a proxy) and run again: the transfer resumes where it stopped if the server allows it.',
+            args.url,
+            err.status,
+          );
+        }
+        const backoff = Math.min(maxDelayMs, minDelayMs * 2 ** (failures - 1));
+        const delay = err.retryAfterMs !== undefined ? Math.min(maxRetryAfterMs, err.retryAfterMs) : progressed ? minDelayMs : backoff;
+        if (!quiet) log(`Retrying ${safeUrl} in ${(delay / 1000).toFixed(1)}s (${err.message}; attempt ${failures + 1} of ${retries + 1}).`);
+        await deadline.sleep(delay);
       }
-      await fsp.rename(part, dest);
-      await fsp.rm(metaFile, { force: true });
-      const result: DownloadFileResult = { path: dest, bytes: size, skipped: false, resumed, requests, attempts };
-      await args.afterDownload?.(result);
-      return result;
-    } catch (err) {
-      if (deadline.expired) throw timeoutError(args, deadline, `the last of ${attempts} attempt(s) ended with: ${(err as Error).message}`);
-      if (!(err instanceof RetryableError)) throw err;
-      const size = (await fileSize(part)) ?? 0;
-      const progressed = resumable && size > furthest;
-      if (progressed) {
-        furthest = size;
-        failures = 0;
-      }
-      failures++;
-      // A host name that does not resolve (offline, or a closed network) rarely heals within the
-      // backoff window: one retry, then fail fast instead of waiting half a minute.
-      const unresolvable = /\bENOTFOUND\b/.test(err.message);
-      if (failures > retries || attempts >= maxAttempts || (unresolvable && failures >= 2)) {
-        throw new DownloadError(
-          `Download of ${safeUrl} failed after ${attempts} attempts: ${err.message}. ` +
-            'Check the network (and HTTPS_PROXY if you are behind a proxy) and run again: the transfer resumes where it stopped if the server allows it.',
-          args.url,
-          err.status,
-        );
-      }
-      const backoff = Math.min(maxDelayMs, minDelayMs * 2 ** (failures - 1));
-      const delay = err.retryAfterMs !== undefined ? Math.min(maxRetryAfterMs, err.retryAfterMs) : progressed ? minDelayMs : backoff;
-      if (!quiet) log(`Retrying ${safeUrl} in ${(delay / 1000).toFixed(1)}s (${err.message}; attempt ${failures + 1} of ${retries + 1}).`);
-      await deadline.sleep(delay);
     }
+  } finally {
+    await client.close();
   }
 
   /** Sends the GET (following redirects) and returns a 200/206 response and the URL that gave it; throws otherwise. */
-  async function request(offset: number): Promise<{ res: IncomingMessage; finalUrl: URL }> {
+  async function request(offset: number): Promise<{ res: HttpResponse; finalUrl: URL }> {
     const headers: Record<string, string> = { 'User-Agent': 'transferlab', 'Accept-Encoding': 'identity', ...(args.headers ?? {}) };
     if (offset > 0) {
       headers.Range = `bytes=${offset}-`;
@@ -648,27 +654,20 @@ async function transfer(args: DownloadFileArgs, dest: string, kind: ContentKind,
       const onDeadline = (): void => headerTimer.abort();
       if (deadline.expired) headerTimer.abort();
       deadline.signal.addEventListener('abort', onDeadline, { once: true });
-      let res: IncomingMessage;
+      let res: HttpResponse;
       try {
-        res = await openHttpRequest(current, {
-          headers: sent,
-          proxy: proxyForUrl(current, args.env ?? process.env),
-          ca: args.ca,
-          timeoutMs,
-          signal: headerTimer.signal,
-        });
+        res = await client.get(current, { headers: sent, signal: headerTimer.signal });
       } catch (err) {
+        if (err instanceof DownloadError && err.status === 407) throw err; // the proxy wants other credentials: no retry helps
         if (err instanceof DownloadError && err.status !== undefined) throw new RetryableError(err.message, undefined, err.status);
         throw new RetryableError(headerTimer.signal.aborted && !deadline.expired ? `no response headers within ${timeoutMs} ms from ${redactUrl(current.href)}` : (err as Error).message);
       } finally {
         clearTimeout(timer);
         deadline.signal.removeEventListener('abort', onDeadline);
       }
-      // Record an error that arrives before the body is read (writeBody then sees the response destroyed).
-      res.on('error', () => undefined);
-      const status = res.statusCode ?? 0;
+      const status = res.statusCode;
       if (status === 200 || status === 206) return { res, finalUrl: current };
-      res.destroy();
+      res.body.destroy();
       if (REDIRECT.has(status) && res.headers.location !== undefined) {
         if (hop >= maxRedirects) throw new DownloadError(`Too many redirects (${maxRedirects}) fetching ${safeUrl}.`, args.url, status);
         let next: URL;
@@ -690,12 +689,12 @@ async function transfer(args: DownloadFileArgs, dest: string, kind: ContentKind,
       }
       if (RETRYABLE.has(status)) {
         const ra = res.headers['retry-after'];
-        throw new RetryableError(`HTTP ${status} from ${redactUrl(current.href)}`, parseRetryAfter(Array.isArray(ra) ? ra[0] : ra), status);
+        throw new RetryableError(`HTTP ${status} from ${redactUrl(current.href)}`, parseRetryAfter(ra), status);
       }
       const custom = args.errorForStatus?.({ status, url: current.href, redirected: hop > 0 });
       if (custom !== undefined) throw custom;
       throw new DownloadError(
-        `GET ${redactUrl(current.href)} returned HTTP ${status} ${res.statusMessage ?? ''}`.trimEnd() +
+        `GET ${redactUrl(current.href)} returned HTTP ${status} ${res.statusMessage}`.trimEnd() +
           '. Check that the URL is right and reachable from this machine.',
         current.href,
         status,

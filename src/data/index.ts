@@ -3,7 +3,6 @@ export { DownloadError, CredentialsError, KaggleApiError, UnauthorizedError, For
 export { downloadFile, parseRetryAfter, DOWNLOAD_DEFAULTS, type DownloadFileArgs, type DownloadFileResult, type RetryArgs, type FailedResponse } from './download';
 export { checkFileContent, resolveExpectedContent, HDF5_SIGNATURE, type ExpectedContent, type ContentKind } from './content-check';
 export { withFileLock, LockTimeoutError, type FileLockArgs } from './lock';
-export { proxyForUrl } from './proxy';
 export { findKaggleCredentials, hasKaggleCredentials, kaggleConfigCandidates, type KaggleCredentialsInfo, type FindKaggleCredentialsArgs } from './credentials';
 export { datasetsDownload, KAGGLE_API_BASE_URL, type DatasetsDownloadArgs, type DatasetsDownloadResult } from './kaggle';
 export { getFile, hashFile, kerasHome, resolveHashAlgorithm, type GetFileArgs, type HashAlgorithm } from './get-file';

@@ -6,7 +6,6 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { downloadFile, parseRetryAfter } from '../../src/data/download';
 import { DownloadError } from '../../src/data/errors';
-import { proxyForUrl } from '../../src/data/proxy';
 import { withFileLock } from '../../src/data/lock';
 import { fixtureBytes, sha256, startKaggleServer } from '../support/kaggle-server';
 import { startTestProxy } from '../support/proxy';
@@ -232,19 +231,71 @@ test('a lock left by a dead process is taken over', async () => {
   });
 });
 
-test('proxyForUrl reads HTTPS_PROXY/HTTP_PROXY and honours NO_PROXY entries', () => {
-  const env = { HTTPS_PROXY: 'http://proxy:3128', HTTP_PROXY: 'proxy:8080', NO_PROXY: 'internal.example, .corp.test,10.0.0.1,localhost:9000' };
-  assert.equal(proxyForUrl('https://www.kaggle.com/api', env), 'http://proxy:3128');
-  assert.equal(proxyForUrl('http://example.com/', env), 'http://proxy:8080');
-  assert.equal(proxyForUrl('https://internal.example/x', env), undefined);
-  assert.equal(proxyForUrl('https://a.internal.example/x', env), undefined);
-  assert.equal(proxyForUrl('https://b.corp.test/x', env), undefined);
-  assert.equal(proxyForUrl('http://10.0.0.1/x', env), undefined);
-  assert.equal(proxyForUrl('http://localhost:9000/x', env), undefined);
-  assert.equal(proxyForUrl('http://localhost:9001/x', env), 'http://proxy:8080');
-  assert.equal(proxyForUrl('https://notinternal.example/x', env), 'http://proxy:3128');
-  assert.equal(proxyForUrl('https://x/', { ...env, no_proxy: '*' }), undefined);
-  assert.equal(proxyForUrl('https://x/', {}), undefined);
+test('each scheme reads its own proxy variable, lowercase first, a scheme-less value meaning http://', async () => {
+  const server = await startKaggleServer({ files: { 'data.bin': BODY } });
+  const proxy = await startTestProxy();
+  try {
+    await withTmp(async (dir) => {
+      const url = server.fileUrl('data.bin');
+      const get = (name: string, env: NodeJS.ProcessEnv): Promise<unknown> => downloadFile({ url, dest: path.join(dir, name), quiet: true, retry: fast, env });
+      // A proxy on a closed port would fail the download: the variable that wins is the working one.
+      await get('a', { http_proxy: proxy.url, HTTP_PROXY: 'http://127.0.0.1:9' });
+      await get('b', { HTTP_PROXY: proxy.url.replace('http://', '') });
+      await get('c', { HTTPS_PROXY: 'http://127.0.0.1:9' });
+      assert.deepEqual(proxy.log.map((e) => [e.method, e.target]), [['GET', url], ['GET', url]]);
+      assert.equal(sha256(await fsp.readFile(path.join(dir, 'c'))), sha256(BODY));
+    });
+  } finally {
+    await proxy.close();
+    await server.close();
+  }
+});
+
+test('NO_PROXY sends a listed host (or host:port, or everything with *) direct, and only those', async () => {
+  const server = await startKaggleServer({ files: { 'data.bin': BODY } });
+  const proxy = await startTestProxy();
+  try {
+    await withTmp(async (dir) => {
+      const url = server.fileUrl('data.bin');
+      const { host, hostname } = new URL(url);
+      const cases: Array<[string, boolean]> = [
+        [`internal.example, .corp.test ${hostname}`, false],
+        [host, false],
+        ['*', false],
+        [`${hostname}:9`, true],
+        ['example.com,127.0.0.2', true],
+      ];
+      for (const [i, [noProxy, proxied]] of cases.entries()) {
+        const before = proxy.log.length;
+        await downloadFile({ url, dest: path.join(dir, String(i)), quiet: true, retry: fast, env: { HTTP_PROXY: proxy.url, NO_PROXY: noProxy } });
+        assert.equal(proxy.log.length - before, proxied ? 1 : 0, `NO_PROXY=${noProxy}`);
+      }
+    });
+  } finally {
+    await proxy.close();
+    await server.close();
+  }
+});
+
+test('a proxy that refuses the credentials fails at once with its status, naming the variable but not the password', async () => {
+  const server = await startKaggleServer({ files: { 'data.bin': BODY } });
+  const proxy = await startTestProxy({ username: 'pu', password: 'right-pw' });
+  try {
+    await withTmp(async (dir) => {
+      const env = { HTTP_PROXY: proxy.url.replace('http://', 'http://pu:wrong-secret-pw@') };
+      await assert.rejects(downloadFile({ url: server.fileUrl('data.bin'), dest: path.join(dir, 'a'), quiet: true, retry: fast, env }), (err: unknown) => {
+        assert.ok(err instanceof DownloadError);
+        assert.equal(err.status, 407);
+        assert.match(err.message, /^Proxy http:\/\/\*\*\*@127\.0\.0\.1:\d+\/ refused GET .*: HTTP 407\. Check HTTP_PROXY/);
+        assert.ok(!`${err.message}\n${err.stack}`.includes('wrong-secret-pw'));
+        return true;
+      });
+      assert.equal(proxy.log.length, 1, 'no retry');
+    });
+  } finally {
+    await proxy.close();
+    await server.close();
+  }
 });
 
 test('http downloads go through HTTP_PROXY in absolute form, and NO_PROXY bypasses it', async () => {
