@@ -34,7 +34,11 @@ export interface ImageGridArgs {
   show?: boolean;
 }
 
-function toUint8(img: GridImage, index: number, range: [number, number] | undefined): Buffer {
+/**
+ * A tile's pixels as bytes 0–255, as the grid draws them (Float32 values mapped from
+ * `range`, or the guessed range of {@link GridImage.data}). Internal to plots.
+ */
+export function gridImageBytes(img: GridImage, index: number, range: [number, number] | undefined): Buffer {
   const expected = img.height * img.width * img.channels;
   if (img.data.length !== expected) {
     throw invalidParameterError(`images[${index}].data`, `${expected} values (height × width × channels)`, `${img.data.length} values`);
@@ -93,7 +97,7 @@ export async function displayImageGrid(images: GridImage[], args: ImageGridArgs 
   const tiles = await Promise.all(images.map(async (img, i) => {
     const w = Math.max(1, Math.round(img.width * scale));
     const h = Math.max(1, Math.round(img.height * scale));
-    const input = sharp(toUint8(img, i, args.valueRange), { raw: { width: img.width, height: img.height, channels: img.channels as 1 | 3 | 4 } });
+    const input = sharp(gridImageBytes(img, i, args.valueRange), { raw: { width: img.width, height: img.height, channels: img.channels as 1 | 3 | 4 } });
     const resized = w === img.width && h === img.height ? input : input.resize(w, h, { kernel: scale >= 1 ? 'nearest' : 'lanczos3' });
     const png = await resized.png().toBuffer();
     const col = i % columns;

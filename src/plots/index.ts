@@ -8,6 +8,7 @@ export {
 } from './show';
 export { plotHistory, type HistoryLike, type PlotHistoryArgs } from './history';
 export { displayImageGrid, type GridImage, type ImageGridArgs } from './image-grid';
+export { displayGradCam, gradCamOverlays, type GradCamOverlayArgs, type DisplayGradCamArgs } from './grad-cam';
 export { displayConfusionMatrix, type ConfusionMatrixArgs, type RenderedConfusionMatrix } from './confusion-matrix';
 export { displayTable, renderTable, type RenderedTable, type TableCell } from './table';
 export { batchToGridImages, loadGridImages, type BatchToGridImagesArgs, type LoadGridImagesArgs } from './grid-sources';

@@ -201,13 +201,38 @@ export function loadWeightsFile(model: tf.LayersModel, file: string): void {
 /**
  * Saves a model (topology JSON and weights) to one checkpoint file, atomically.
  *
+ * @param model - the model
+ * @param file - destination path (parent folders are created)
+ * @param extra - more JSON to keep in the manifest's `meta` (e.g. class names); default none
  * @throws CheckpointError when writing fails
  * @example
  * saveModelFile(model, 'checkpoints/model.tlm');
  */
-export function saveModelFile(model: tf.LayersModel, file: string): void {
+export function saveModelFile(model: tf.LayersModel, file: string, extra: Record<string, unknown> = {}): void {
   const topology = model.toJSON(null, false) as object;
-  writeFileAtomic(file, encodeCheckpoint('model', { modelName: model.name, modelTopology: topology }, storeModelWeights(model)));
+  writeFileAtomic(file, encodeCheckpoint('model', { ...extra, modelName: model.name, modelTopology: topology }, storeModelWeights(model)));
+}
+
+/**
+ * Loads a model saved by {@link saveModelFile}, with the manifest's `meta`. Custom layers must be
+ * registered with `tf.serialization.registerClass` before loading.
+ *
+ * @returns a new model (the caller disposes it) and the manifest's meta
+ * @throws CheckpointError when the file is unreadable or holds only weights
+ */
+export async function loadModelFileWithMeta(file: string): Promise<{ model: tf.LayersModel; meta: Record<string, unknown> }> {
+  const { manifest, tensors } = readCheckpoint(file);
+  if (manifest.kind !== 'model') {
+    throw new CheckpointError(`Checkpoint ${file} holds ${manifest.kind} only, not a model; build the model and use loadWeightsFile instead.`, file);
+  }
+  const model = await tf.models.modelFromJSON({ modelTopology: manifest.meta.modelTopology } as Parameters<typeof tf.models.modelFromJSON>[0]);
+  try {
+    assignModelWeights(model, tensors.filter((t) => t.group === 'model'), file);
+  } catch (err) {
+    model.dispose();
+    throw err;
+  }
+  return { model, meta: manifest.meta };
 }
 
 /**
@@ -218,11 +243,5 @@ export function saveModelFile(model: tf.LayersModel, file: string): void {
  * @throws CheckpointError when the file is unreadable or holds only weights
  */
 export async function loadModelFile(file: string): Promise<tf.LayersModel> {
-  const { manifest, tensors } = readCheckpoint(file);
-  if (manifest.kind !== 'model') {
-    throw new CheckpointError(`Checkpoint ${file} holds ${manifest.kind} only, not a model; build the model and use loadWeightsFile instead.`, file);
-  }
-  const model = await tf.models.modelFromJSON({ modelTopology: manifest.meta.modelTopology } as Parameters<typeof tf.models.modelFromJSON>[0]);
-  assignModelWeights(model, tensors.filter((t) => t.group === 'model'), file);
-  return model;
+  return (await loadModelFileWithMeta(file)).model;
 }

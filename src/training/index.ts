@@ -8,7 +8,7 @@ export { splitFrozenPrefix, type SplitFrozenPrefixArgs, type FrozenSplit } from 
 // makeBatchNormRespectTrainable lives with the BatchNormalization layer (src/layers), exported through applications.
 export { getLearningRate, setLearningRate } from './learning-rate';
 export { resolveLoss, resolveMetrics, KERAS_EPSILON, type LossName, type MetricName, type SampleFn, type ResolvedFn } from './losses';
-export { saveWeightsFile, loadWeightsFile, saveModelFile, loadModelFile, readCheckpoint, type CheckpointManifest } from './checkpoint-file';
+export { saveWeightsFile, loadWeightsFile, saveModelFile, loadModelFile, loadModelFileWithMeta, readCheckpoint, type CheckpointManifest } from './checkpoint-file';
 export { fit, createOptimizer, type FitArgs, type OptimizerName } from './fit';
 export { evaluate, predictIterator, type EvaluateArgs, type PredictIteratorArgs, type PredictionResult } from './evaluate';
 export { confusionMatrix, classificationReport, worstPredictions, type ClassScores, type ClassificationReport, type WorstPrediction } from './report';
@@ -21,3 +21,4 @@ export { transferStudy, collectImages, summarizeTransfer, describeTransfer, type
 export { trainTransferModels, sampleLabelsPerClass, TRANSFER_METHODS, type TrainTransferModelsArgs, type TrainedTransferModels, type TransferTrainingArgs, type TransferMethod, type TransferResult, type TransferCurves, type LabelledImages } from './transfer-models';
 export { fitLogisticRegression, extractFeatures, type LogisticRegressionArgs, type LogisticRegressionModel } from './classical';
 export { gradCam, scoreHeatmaps, type GradCamArgs, type GradCamResult, type GradCamImages, type HeatmapBox, type HeatmapScore } from './grad-cam';
+export { saveClassifier, loadClassifier, classifyImage, type Classifier, type ClassifierInfo, type ClassifierPreprocessing, type ClassProbability, type ImagePrediction } from './classifier';
