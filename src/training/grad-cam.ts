@@ -13,6 +13,7 @@ import * as tf from '@tensorflow/tfjs';
 import { checkInteger, invalidParameterError } from '../util/validate';
 import { TrainingError } from './errors';
 import { cutGraph, graphOf, layerOutputIn } from './prefix';
+import { noiseMargin } from './baselines';
 
 /** Options of {@link gradCam}. */
 export interface GradCamArgs {
@@ -295,4 +296,28 @@ export function scoreHeatmaps(heatmaps: readonly Float32Array[], height: number,
     s.meanOutside /= s.images;
   }
   return s;
+}
+
+/**
+ * Says in one or two sentences how a model's heat maps scored: the pointing game against its
+ * chance level (as a multiple), the heat inside vs outside the boxes, and — when the score is
+ * within two binomial standard errors of chance — that the maps do not point at the lesions.
+ *
+ * @param name - what is scored, e.g. the method
+ * @param s - from {@link scoreHeatmaps}
+ * @returns the text
+ * @example
+ * console.log(tl.describeHeatmapScore('fine-tuning', score));
+ */
+export function describeHeatmapScore(name: string, s: HeatmapScore): string {
+  if (s.images === 0) return `${name}: no image with a box to score.`;
+  const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+  const times = s.chance > 0 ? `${(s.pointingGame / s.chance).toFixed(1)}×` : 'n/a';
+  const head = `${name}: the heat-map peak falls inside the true box for ${s.hits} of ${s.images} images (${pct(s.pointingGame)}), ` +
+    `${times} the ${pct(s.chance)} a random point would hit; mean heat ${s.meanInside.toFixed(2)} inside the box vs ${s.meanOutside.toFixed(2)} outside` +
+    `${s.emptyMaps > 0 ? ` (${s.emptyMaps} empty maps)` : ''}.`;
+  if (s.pointingGame <= s.chance + noiseMargin(s.chance, s.images)) {
+    return `${head} That is no better than chance: these explanations do not point at the lesions.`;
+  }
+  return head;
 }
