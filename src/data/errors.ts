@@ -33,6 +33,27 @@ export function redactUrl(url: string): string {
   }
 }
 
+/**
+ * Replaces every occurrence of each secret in `text` (and of its base64 form, as in a basic-auth
+ * header) by `***`.
+ *
+ * @param text - a message
+ * @param secrets - strings to remove (empty strings are ignored)
+ * @returns the scrubbed text
+ * @example
+ * scrubSecrets('key=hunter2', ['hunter2']) // 'key=***'
+ */
+export function scrubSecrets(text: string, secrets: readonly string[]): string {
+  let out = text;
+  for (const s of secrets) {
+    if (s.length === 0) continue;
+    out = out.split(s).join('***');
+    const b64 = Buffer.from(s).toString('base64').replace(/=+$/, '');
+    if (b64.length >= 8) out = out.split(b64).join('***');
+  }
+  return out;
+}
+
 /** A transfer failed: a network error, an unexpected HTTP status, or a truncated body after retries. */
 export class DownloadError extends TransferlabError {
   /** The URL (credentials removed). */

@@ -15,8 +15,8 @@ import type { ProgressMode } from '../runtime/progress';
 import { invalidParameterError } from '../util/validate';
 import { extractArchive } from './archive';
 import { loadKaggleCredentials } from './credentials';
-import { downloadFile, scrubSecrets, type DownloadFileArgs, type RetryArgs } from './download';
-import { DatasetNotFoundError, ForbiddenError, UnauthorizedError } from './errors';
+import { downloadFile, type DownloadFileArgs, type RetryArgs } from './download';
+import { DatasetNotFoundError, ForbiddenError, UnauthorizedError, scrubSecrets } from './errors';
 import type { FileLockArgs } from './lock';
 
 export { findKaggleCredentials, hasKaggleCredentials } from './credentials';
