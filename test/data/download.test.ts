@@ -8,7 +8,7 @@ import { downloadFile, parseRetryAfter } from '../../src/data/download';
 import { DownloadError } from '../../src/data/errors';
 import { withFileLock } from '../../src/data/lock';
 import { fixtureBytes, sha256, startKaggleServer } from '../support/kaggle-server';
-import { startTestProxy } from '../support/proxy';
+import { startTestProxy, type TestProxy } from '../support/proxy';
 
 const fast = { retries: 4, minDelayMs: 5, maxDelayMs: 20 };
 const noProxyEnv: NodeJS.ProcessEnv = {};
@@ -231,71 +231,71 @@ test('a lock left by a dead process is taken over', async () => {
   });
 });
 
-test('each scheme reads its own proxy variable, lowercase first, a scheme-less value meaning http://', async () => {
+/** Runs `fn` with a file server holding data.bin, a test proxy (demanding `auth` if given) and a temporary folder. */
+async function withProxiedServer(auth: { username: string; password: string } | undefined, fn: (url: string, proxy: TestProxy, dir: string) => Promise<void>): Promise<void> {
   const server = await startKaggleServer({ files: { 'data.bin': BODY } });
-  const proxy = await startTestProxy();
+  const proxy = await startTestProxy(auth);
   try {
-    await withTmp(async (dir) => {
-      const url = server.fileUrl('data.bin');
-      const get = (name: string, env: NodeJS.ProcessEnv): Promise<unknown> => downloadFile({ url, dest: path.join(dir, name), quiet: true, retry: fast, env });
-      // A proxy on a closed port would fail the download: the variable that wins is the working one.
-      await get('a', { http_proxy: proxy.url, HTTP_PROXY: 'http://127.0.0.1:9' });
-      await get('b', { HTTP_PROXY: proxy.url.replace('http://', '') });
-      await get('c', { HTTPS_PROXY: 'http://127.0.0.1:9' });
-      assert.deepEqual(proxy.log.map((e) => [e.method, e.target]), [['GET', url], ['GET', url]]);
-      assert.equal(sha256(await fsp.readFile(path.join(dir, 'c'))), sha256(BODY));
-    });
+    await withTmp((dir) => fn(server.fileUrl('data.bin'), proxy, dir));
   } finally {
     await proxy.close();
     await server.close();
   }
+}
+
+test('each scheme reads its own proxy variable, lowercase first, a scheme-less value meaning http://', async () => {
+  await withProxiedServer(undefined, async (url, proxy, dir) => {
+    const get = (name: string, env: NodeJS.ProcessEnv): Promise<unknown> => downloadFile({ url, dest: path.join(dir, name), quiet: true, retry: fast, env });
+    // A proxy on a closed port would fail the download: the variable that wins is the working one.
+    await get('a', { http_proxy: proxy.url, HTTP_PROXY: 'http://127.0.0.1:9' });
+    await get('b', { HTTP_PROXY: proxy.url.replace('http://', '') });
+    await get('c', { HTTPS_PROXY: 'http://127.0.0.1:9' });
+    assert.deepEqual(proxy.log.map((e) => [e.method, e.target]), [['GET', url], ['GET', url]]);
+    assert.equal(sha256(await fsp.readFile(path.join(dir, 'c'))), sha256(BODY));
+  });
 });
 
 test('NO_PROXY sends a listed host (or host:port, or everything with *) direct, and only those', async () => {
-  const server = await startKaggleServer({ files: { 'data.bin': BODY } });
-  const proxy = await startTestProxy();
-  try {
-    await withTmp(async (dir) => {
-      const url = server.fileUrl('data.bin');
-      const { host, hostname } = new URL(url);
-      const cases: Array<[string, boolean]> = [
-        [`internal.example, .corp.test ${hostname}`, false],
-        [host, false],
-        ['*', false],
-        [`${hostname}:9`, true],
-        ['example.com,127.0.0.2', true],
-      ];
-      for (const [i, [noProxy, proxied]] of cases.entries()) {
-        const before = proxy.log.length;
-        await downloadFile({ url, dest: path.join(dir, String(i)), quiet: true, retry: fast, env: { HTTP_PROXY: proxy.url, NO_PROXY: noProxy } });
-        assert.equal(proxy.log.length - before, proxied ? 1 : 0, `NO_PROXY=${noProxy}`);
-      }
-    });
-  } finally {
-    await proxy.close();
-    await server.close();
-  }
+  await withProxiedServer(undefined, async (url, proxy, dir) => {
+    const { host, hostname } = new URL(url);
+    const cases: Array<[string, boolean]> = [
+      [`internal.example, .corp.test ${hostname}`, false],
+      [host, false],
+      ['*', false],
+      [`${hostname}:9`, true],
+      ['example.com,127.0.0.2', true],
+    ];
+    for (const [i, [noProxy, proxied]] of cases.entries()) {
+      const before = proxy.log.length;
+      await downloadFile({ url, dest: path.join(dir, String(i)), quiet: true, retry: fast, env: { HTTP_PROXY: proxy.url, NO_PROXY: noProxy } });
+      assert.equal(proxy.log.length - before, proxied ? 1 : 0, `NO_PROXY=${noProxy}`);
+    }
+  });
 });
 
 test('a proxy that refuses the credentials fails at once with its status, naming the variable but not the password', async () => {
-  const server = await startKaggleServer({ files: { 'data.bin': BODY } });
-  const proxy = await startTestProxy({ username: 'pu', password: 'right-pw' });
-  try {
-    await withTmp(async (dir) => {
-      const env = { HTTP_PROXY: proxy.url.replace('http://', 'http://pu:wrong-secret-pw@') };
-      await assert.rejects(downloadFile({ url: server.fileUrl('data.bin'), dest: path.join(dir, 'a'), quiet: true, retry: fast, env }), (err: unknown) => {
-        assert.ok(err instanceof DownloadError);
-        assert.equal(err.status, 407);
-        assert.match(err.message, /^Proxy http:\/\/\*\*\*@127\.0\.0\.1:\d+\/ refused GET .*: HTTP 407\. Check HTTP_PROXY/);
-        assert.ok(!`${err.message}\n${err.stack}`.includes('wrong-secret-pw'));
-        return true;
-      });
-      assert.equal(proxy.log.length, 1, 'no retry');
+  await withProxiedServer({ username: 'pu', password: 'right-pw' }, async (url, proxy, dir) => {
+    const env = { HTTP_PROXY: proxy.url.replace('http://', 'http://pu:wrong-secret-pw@') };
+    await assert.rejects(downloadFile({ url, dest: path.join(dir, 'a'), quiet: true, retry: fast, env }), (err: unknown) => {
+      assert.ok(err instanceof DownloadError);
+      assert.equal(err.status, 407);
+      assert.match(err.message, /^Proxy http:\/\/\*\*\*@127\.0\.0\.1:\d+\/ refused GET .*: HTTP 407\. Check HTTP_PROXY/);
+      assert.ok(!`${err.message}\n${err.stack}`.includes('wrong-secret-pw'));
+      return true;
     });
-  } finally {
-    await proxy.close();
-    await server.close();
-  }
+    assert.equal(proxy.log.length, 1, 'no retry');
+  });
+});
+
+test('a proxy variable that is not a URL fails at once, without printing its password', async () => {
+  await withTmp(async (dir) => {
+    const env = { HTTPS_PROXY: 'http://pu:bad-secret-pw@[proxy' };
+    await assert.rejects(downloadFile({ url: 'http://127.0.0.1:9/x', dest: path.join(dir, 'a'), quiet: true, retry: fast, env }), (err: unknown) => {
+      assert.ok(err instanceof TypeError);
+      assert.equal(err.message, 'HTTPS_PROXY is not a valid proxy URL (http://***@[proxy): set it to a URL like http://proxy.example:3128, or unset it.');
+      return true;
+    });
+  });
 });
 
 test('http downloads go through HTTP_PROXY in absolute form, and NO_PROXY bypasses it', async () => {
