@@ -5,9 +5,9 @@
  * Redirects, statuses and retries are the caller's (`http-get.ts`, `download.ts`).
  */
 import type { Readable } from 'node:stream';
-import { request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import { DownloadError, redactUrl } from './errors';
-import { createProxyAgent, proxySettings, type ProxySettings } from './proxy';
+import { createProxyAgent, loadUndici, proxySettings, type ProxySettings } from './proxy';
 
 /** A response whose headers have arrived; the caller reads or destroys {@link HttpResponse.body}. */
 export interface HttpResponse {
@@ -83,7 +83,7 @@ export class HttpClient {
     const proxy = proxySettings(protocol, this.env);
     let res: Dispatcher.ResponseData;
     try {
-      res = await request(url, {
+      res = await loadUndici().request(url, {
         method: 'GET',
         headers: args.headers,
         signal: args.signal,

@@ -16,7 +16,21 @@
  * - Only the given environment is read (never `process.env` behind the caller's back), and proxy
  *   passwords are listed by {@link proxySecrets} so that no message or log line can carry them.
  */
-import { EnvHttpProxyAgent } from 'undici';
+import type * as Undici from 'undici';
+
+let undiciModule: typeof Undici | undefined;
+
+/**
+ * Loads undici on first use: it takes about 75 ms, which would add 40 % to `require('transferlab')`
+ * (TF.js included), and most sessions never download.
+ *
+ * @returns the module
+ */
+export function loadUndici(): typeof Undici {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  undiciModule ??= require('undici') as typeof Undici;
+  return undiciModule;
+}
 
 /** The proxy variables that apply to one URL scheme. */
 export interface ProxySettings {
@@ -61,11 +75,11 @@ export interface ProxyAgentArgs {
  * @param args - see {@link ProxyAgentArgs}
  * @returns the dispatcher
  */
-export function createProxyAgent(protocol: 'http:' | 'https:', env: NodeJS.ProcessEnv, args: ProxyAgentArgs): EnvHttpProxyAgent {
+export function createProxyAgent(protocol: 'http:' | 'https:', env: NodeJS.ProcessEnv, args: ProxyAgentArgs): Undici.EnvHttpProxyAgent {
   const { proxy, noProxy } = proxySettings(protocol, env);
   // '' (not undefined) for the other scheme and for an unset variable: undici would read process.env.
   const timeout = args.connectTimeoutMs;
-  return new EnvHttpProxyAgent({
+  return new (loadUndici().EnvHttpProxyAgent)({
     httpProxy: protocol === 'http:' ? proxy ?? '' : '',
     httpsProxy: protocol === 'https:' ? proxy ?? '' : '',
     noProxy,
