@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // `npm start`: the main job. Registers the project's tslab kernel (idempotent), then executes the
 // walkthrough series headless — 01 (the Keras article's InceptionV3 walkthrough, on Kaggle's data
-// when credentials exist, else the embedded phantom) and 02 (transfer learning measured offline with
-// the project's own pretrained PhantomNet) — each into output/<name>/, and ends with one summary
+// when credentials exist, else the embedded phantom), 02 (transfer learning measured offline with
+// the project's own pretrained PhantomNet) and 03 (Grad-CAM scored against the phantom's lesion
+// boxes, and a saved model reused) — each into output/<name>/, and ends with one summary
 // table: notebook, dataset, weights, test accuracy, majority baseline, wall time.
 // Extra arguments go to the runner; a --param goes to the notebooks whose parameters cell declares
 // it, e.g. `npm start -- --param epochs=2 --param seeds=[0]`.
@@ -16,6 +17,7 @@ const outputRoot = path.join(root, 'output');
 const SERIES = [
   { notebook: path.join('notebooks', '01-transfer-learning-chest-ct.ipynb'), output: path.join(outputRoot, 'walkthrough') },
   { notebook: path.join('notebooks', '02-measured-transfer-offline.ipynb'), output: path.join(outputRoot, 'transfer') },
+  { notebook: path.join('notebooks', '03-where-does-it-look.ipynb'), output: path.join(outputRoot, 'explain') },
 ];
 
 /** Variables declared in a notebook's cell tagged 'parameters'. */
@@ -54,6 +56,11 @@ const pct = (x) => (typeof x === 'number' ? `${(x * 100).toFixed(1)}%` : 'n/a');
 /** One summary row from a notebook's metrics.json. */
 function summaryRow(name, metrics, minutes) {
   if (metrics === null) return [name, '?', '?', 'no metrics.json', '?', minutes];
+  if (Array.isArray(metrics.methods)) {
+    const ft = metrics.methods.find((m) => m.method === 'fine-tuning');
+    const times = ft && ft.pointingChance > 0 ? `${(ft.pointingGame / ft.pointingChance).toFixed(1)}× chance` : 'n/a';
+    return [name, metrics.dataset ?? '?', metrics.weights ?? '?', `fine-tuning ${pct(ft?.testAccuracy)}; Grad-CAM pointing game ${pct(ft?.pointingGame)} (${times})`, pct(metrics.majorityBaseline), minutes];
+  }
   if (Array.isArray(metrics.results)) {
     const ks = [...new Set(metrics.results.map((r) => r.labelsPerClass))];
     const mean = (method, k) => {

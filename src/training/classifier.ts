@@ -107,7 +107,7 @@ export async function loadClassifier(file: string): Promise<Classifier> {
     model.dispose();
     throw new CheckpointError(`Expected ${file} to be saved by saveClassifier (with class names and preprocessing), but it holds a bare model. Load it with loadModelFile and prepare images yourself.`, file);
   }
-  return { ...info, model, file, dispose: () => model.dispose() };
+  return { ...info, model, file, dispose: () => { model.dispose(); } };
 }
 
 /**

@@ -20,5 +20,5 @@ export { pretrainPhantomSource, PRETRAIN_DEFAULTS, PHANTOM_SOURCE_FILES, HELD_OU
 export { transferStudy, collectImages, summarizeTransfer, describeTransfer, type TransferGap, type TransferStudy, type TransferStudyArgs, type TransferSummary } from './transfer-study';
 export { trainTransferModels, sampleLabelsPerClass, TRANSFER_METHODS, type TrainTransferModelsArgs, type TrainedTransferModels, type TransferTrainingArgs, type TransferMethod, type TransferResult, type TransferCurves, type LabelledImages } from './transfer-models';
 export { fitLogisticRegression, extractFeatures, type LogisticRegressionArgs, type LogisticRegressionModel } from './classical';
-export { gradCam, scoreHeatmaps, describeHeatmapScore, type GradCamArgs, type GradCamResult, type GradCamImages, type HeatmapBox, type HeatmapScore } from './grad-cam';
+export { gradCam, scoreHeatmaps, describeHeatmapScore, type GradCamArgs, type GradCamResult, type GradCamImages, type HeatmapBox, type HeatmapScore, type ScoreHeatmapsArgs } from './grad-cam';
 export { saveClassifier, loadClassifier, classifyImage, type Classifier, type ClassifierInfo, type ClassifierPreprocessing, type ClassProbability, type ImagePrediction } from './classifier';

@@ -118,3 +118,16 @@ test('scoreHeatmaps: pointing game against box-area chance, heat inside vs outsi
   assert.deepEqual([s2.hits, s2.chance], [1, 1 / 16]);
   assert.throws(() => scoreHeatmaps([hit], 4, 4, []), TypeError);
 });
+
+test('scoreHeatmaps with a tolerance widens every box for the hit, the chance level and the heat inside alike', () => {
+  const map = new Float32Array(16);
+  map[0 * 4 + 3] = 1; // peak at (3, 0), one pixel right of the box
+  const box = { x0: 1, y0: 0, x1: 3, y1: 1 };
+  const strict = scoreHeatmaps([map], 4, 4, [box]);
+  assert.deepEqual([strict.hits, strict.chance], [0, 2 / 16]);
+  const tolerant = scoreHeatmaps([map], 4, 4, [box], { tolerance: 1 });
+  // Widened to x ∈ [0, 4), y ∈ [−1, 2): 8 pixels inside the image.
+  assert.deepEqual([tolerant.hits, tolerant.chance], [1, 8 / 16]);
+  assert.ok(Math.abs(tolerant.meanInside - 1 / 8) < 1e-7);
+  assert.throws(() => scoreHeatmaps([map], 4, 4, [box], { tolerance: -1 }), TypeError);
+});
