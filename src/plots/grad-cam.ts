@@ -50,7 +50,7 @@ function imageOf(images: GradCamImages, i: number): GridImage {
 
 /**
  * Builds one RGB tile per chosen image: grey image, heat map blended in, true box outlined,
- * caption `predicted p% · true`.
+ * caption `predicted p%` and, on a second line, `true <class>`.
  *
  * @param images - the images `gradCam` explained
  * @param cam - its result
@@ -97,7 +97,7 @@ export function gradCamOverlays(images: GradCamImages, cam: GradCamResult, args:
     const out = cam.outputs[i];
     const predictedOut = out.indexOf(Math.max(...out));
     const shown = predicted === predictedOut ? `${name(predicted)} ${(100 * out[predicted]).toFixed(0)}%` : `${name(predicted)} (explained)`;
-    const truth = args.labels ? ` · true ${name(args.labels[i])}` : '';
+    const truth = args.labels ? `\ntrue ${name(args.labels[i])}` : '';
     return { data: rgb, height: h, width: w, channels: 3, title: `${shown}${truth}` };
   });
 }

@@ -18,7 +18,7 @@ export interface GridImage {
   width: number;
   /** 1 (grey), 3 (RGB) or 4 (RGBA). */
   channels: number;
-  /** Caption drawn under the tile. */
+  /** Caption drawn under the tile; `\n` starts another line. */
   title?: string;
 }
 
@@ -88,7 +88,8 @@ export async function displayImageGrid(images: GridImage[], args: ImageGridArgs 
 
   const tileW = Math.max(...images.map((img) => Math.max(1, Math.round(img.width * scale))));
   const tileH = Math.max(...images.map((img) => Math.max(1, Math.round(img.height * scale))));
-  const captionH = images.some((img) => img.title) ? 20 : 0;
+  const captionLines = Math.max(0, ...images.map((img) => (img.title ? img.title.split('\n').length : 0)));
+  const captionH = captionLines > 0 ? 6 + 14 * captionLines : 0;
   const gap = 6;
   const rows = Math.ceil(images.length / columns);
   const width = columns * tileW + (columns + 1) * gap;
@@ -113,7 +114,8 @@ export async function displayImageGrid(images: GridImage[], args: ImageGridArgs 
     const row = Math.floor(i / columns);
     const x = gap + col * (tileW + gap) + tileW / 2;
     const y = gap + row * (tileH + captionH + gap) + tileH + 15;
-    return `<text x="${x}" y="${y}" text-anchor="middle">${escapeHtml(img.title)}</text>`;
+    const lines = img.title.split('\n').map((line, k) => `<tspan x="${x}" dy="${k === 0 ? 0 : 14}">${escapeHtml(line)}</tspan>`).join('');
+    return `<text x="${x}" y="${y}" text-anchor="middle">${lines}</text>`;
   }).join('');
   const overlays = [...tiles];
   if (captionH > 0) {
@@ -122,7 +124,7 @@ export async function displayImageGrid(images: GridImage[], args: ImageGridArgs 
   }
   const png = await sharp({ create: { width, height, channels: 3, background: '#ffffff' } }).composite(overlays).removeAlpha().png().toBuffer();
   if (args.show ?? true) {
-    const names = images.map((img) => img.title ?? '').filter(Boolean);
+    const names = images.map((img) => (img.title ?? '').replace(/\n/g, ' · ')).filter(Boolean);
     displayBundle({
       'image/png': png,
       'text/plain': `Image grid: ${images.length} images, ${columns} columns${names.length ? ` (${names.join(', ')})` : ''}`,

@@ -26,8 +26,8 @@ test('gradCamOverlays: grey where the map is cold, jet red where it is hottest, 
   assert.ok(r > 1.5 * g && r > 1.5 * b, `hot pixel is red-ish (jet ends in dark red): ${[r, g, b]}`);
   assert.deepEqual(px(0, 0), [40, 220, 60], 'box outline');
   assert.deepEqual(px(1, 1), [40, 220, 60], 'a 2×2 box is all outline');
-  assert.equal(t.title, 'nodule 80% · true nodule');
-  assert.equal(tiles[1].title, 'normal 60% · true nodule');
+  assert.equal(t.title, 'nodule 80%\ntrue nodule');
+  assert.equal(tiles[1].title, 'normal 60%\ntrue nodule');
   assert.throws(() => gradCamOverlays(images, cam, { indices: [2] }), TypeError);
 });
 
