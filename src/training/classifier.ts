@@ -116,7 +116,7 @@ export async function loadClassifier(file: string): Promise<Classifier> {
  *
  * @param classifier - from {@link loadClassifier}
  * @param imagePath - the image file
- * @param args - `topK`: how many classes to list (default 3, at most the number of classes)
+ * @param args - `topK`: how many classes to list (default 3, or every class when there are fewer)
  * @returns the most probable class, the top K and a sentence
  * @throws ImageDecodeError naming the file when it cannot be read as an image
  * @example
@@ -125,7 +125,7 @@ export async function loadClassifier(file: string): Promise<Classifier> {
  */
 export async function classifyImage(classifier: Classifier, imagePath: string, args: { topK?: number } = {}): Promise<ImagePrediction> {
   const n = classifier.classNames.length;
-  const topK = checkInteger('topK', args.topK ?? 3, 1, n);
+  const topK = checkInteger('topK', args.topK ?? Math.min(3, n), 1, n);
   const p = classifier.preprocessing;
   const img = await loadImage(imagePath, { targetSize: p.targetSize, colorMode: p.colorMode, interpolation: p.interpolation ?? 'nearest' });
   const scale = p.rescale ?? 1;

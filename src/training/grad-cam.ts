@@ -148,6 +148,10 @@ export async function gradCam(model: tf.LayersModel, images: GradCamImages, args
   const { name, cut } = camCut(model, args.layerName);
   const batches = imageBatches(images, batchSize);
   const [, height, width] = batches.shape;
+  const expected = graphOf(model).inputs[0].shape.slice(1);
+  if (expected.some((d, i) => d !== null && d !== batches.shape[i + 1])) {
+    throw invalidParameterError('images', `images shaped [n, ${expected.map((d) => d ?? '?').join(', ')}] (the model's input)`, `[${batches.shape.join(', ')}]`);
+  }
   const classOf = args.classIndex ?? 'predicted';
   if (classOf !== 'predicted' && typeof classOf !== 'number') {
     if (classOf.length !== batches.n) throw invalidParameterError('classIndex', `${batches.n} class indices (one per image)`, `${classOf.length}`);
