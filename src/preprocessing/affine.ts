@@ -1,7 +1,7 @@
 /**
- * Geometric and photometric image transforms, ported from Keras
- * `keras/src/legacy/preprocessing/image.py` (`apply_affine_transform`, `transform_matrix_offset_center`,
- * `flip_axis`, `apply_channel_shift`, `apply_brightness_shift`), with the resampling of
+ * Geometric image transforms, ported from Keras `keras/src/legacy/preprocessing/image.py`
+ * (`apply_affine_transform`, `transform_matrix_offset_center`, `flip_axis`; the photometric
+ * `apply_channel_shift` and `apply_brightness_shift` are in `photometric.ts`), with the resampling of
  * `scipy.ndimage.affine_transform(order=1)` (scipy ≥ 1.6, `ni_interpolation.c`) written out in plain
  * TypeScript over interleaved `[height, width, channels]` Float32Arrays.
  *
@@ -22,17 +22,14 @@
  *   float32 input.
  */
 
-/** An image as interleaved channels-last float data: `data[(row * width + col) * channels + ch]`. */
-export interface ImageArray {
-  /** Pixel values, length `height * width * channels`. */
-  data: Float32Array;
-  /** Number of rows. */
-  height: number;
-  /** Number of columns. */
-  width: number;
-  /** Number of channels (1 grayscale, 3 RGB, 4 RGBA). */
-  channels: number;
-}
+import type { ImageArray } from './image-array';
+import { type AffineParams, type Matrix3, affineMatrix } from './affine-matrix';
+
+export type { ImageArray } from './image-array';
+// Keras's matrix (rotation, shift, shear, zoom about the centre), re-exported beside its resampling.
+export { type AffineParams, type Matrix3, affineMatrix, transformMatrixOffsetCenter } from './affine-matrix';
+// The photometric steps of Keras's apply_transform (no resampling), re-exported beside the geometric ones.
+export { applyChannelShift, applyBrightnessShift } from './photometric';
 
 /** How points outside the input are filled, as Keras/scipy: `'nearest'` (default), `'constant'`, `'reflect'`, `'wrap'`. */
 export type FillMode = 'nearest' | 'constant' | 'reflect' | 'wrap';
@@ -40,98 +37,6 @@ export type FillMode = 'nearest' | 'constant' | 'reflect' | 'wrap';
 /** The fill modes Keras accepts for `fill_mode`. */
 export const FILL_MODES: readonly FillMode[] = ['nearest', 'constant', 'reflect', 'wrap'];
 
-/** A 3×3 homogeneous matrix, row-major: `[[a, b, c], [d, e, f], [0, 0, 1]]`. */
-export type Matrix3 = [number, number, number, number, number, number, number, number, number];
-
-function matmul(a: Matrix3, b: Matrix3): Matrix3 {
-  const out = new Array(9).fill(0) as Matrix3;
-  for (let i = 0; i < 3; i++) {
-    for (let j = 0; j < 3; j++) {
-      let s = 0;
-      for (let k = 0; k < 3; k++) s += a[i * 3 + k] * b[k * 3 + j];
-      out[i * 3 + j] = s;
-    }
-  }
-  return out;
-}
-
-/**
- * Keras `transform_matrix_offset_center`: conjugates `matrix` by a translation to `(x/2 - 0.5, y/2 - 0.5)`
- * so that it acts about the centre.
- *
- * @param matrix - 3×3 transform
- * @param x - size along the first coordinate (Keras passes the row count here)
- * @param y - size along the second coordinate (Keras passes the column count)
- * @returns `offset · matrix · reset`
- * @example
- * transformMatrixOffsetCenter([1, 0, 0, 0, 1, 0, 0, 0, 1], 4, 4); // identity
- */
-export function transformMatrixOffsetCenter(matrix: Matrix3, x: number, y: number): Matrix3 {
-  const ox = x / 2 - 0.5;
-  const oy = y / 2 - 0.5;
-  const offset: Matrix3 = [1, 0, ox, 0, 1, oy, 0, 0, 1];
-  const reset: Matrix3 = [1, 0, -ox, 0, 1, -oy, 0, 0, 1];
-  return matmul(matmul(offset, matrix), reset);
-}
-
-/** Parameters of {@link affineMatrix}, as Keras `apply_affine_transform` (angles in degrees). */
-export interface AffineParams {
-  /** Rotation angle in degrees; default 0. */
-  theta?: number;
-  /** Shift along the first matrix coordinate (columns for channels-last images), pixels; default 0. */
-  tx?: number;
-  /** Shift along the second matrix coordinate (rows), pixels; default 0. */
-  ty?: number;
-  /** Shear angle in DEGREES; default 0. */
-  shear?: number;
-  /** Zoom along the first coordinate (columns); default 1. */
-  zx?: number;
-  /** Zoom along the second coordinate (rows); default 1. */
-  zy?: number;
-}
-
-/**
- * The sampling matrix scipy receives from Keras for a channels-last `[h, w, c]` image, or `null` when
- * Keras skips the transform (all parameters neutral). `out[r, c] = in[A·(r, c) + offset]` where
- * `A = [m[0], m[1]; m[3], m[4]]` and `offset = (m[2], m[5])`.
- *
- * @param params - rotation/shift/shear/zoom
- * @param h - image height (rows)
- * @param w - image width (columns)
- * @returns the row/column sampling matrix, or `null` for the identity
- * @example
- * affineMatrix({ tx: 2 }, 5, 5); // [1, 0, 0, 0, 1, 2, 0, 0, 1]: column + 2
- */
-export function affineMatrix(params: AffineParams, h: number, w: number): Matrix3 | null {
-  const theta = params.theta ?? 0;
-  const tx = params.tx ?? 0;
-  const ty = params.ty ?? 0;
-  const shear = params.shear ?? 0;
-  const zx = params.zx ?? 1;
-  const zy = params.zy ?? 1;
-  let m: Matrix3 | null = null;
-  if (theta !== 0) {
-    const t = theta * (Math.PI / 180);
-    m = [Math.cos(t), -Math.sin(t), 0, Math.sin(t), Math.cos(t), 0, 0, 0, 1];
-  }
-  if (tx !== 0 || ty !== 0) {
-    const s: Matrix3 = [1, 0, tx, 0, 1, ty, 0, 0, 1];
-    m = m === null ? s : matmul(m, s);
-  }
-  if (shear !== 0) {
-    const s = shear * (Math.PI / 180);
-    const sh: Matrix3 = [1, -Math.sin(s), 0, 0, Math.cos(s), 0, 0, 0, 1];
-    m = m === null ? sh : matmul(m, sh);
-  }
-  if (zx !== 1 || zy !== 1) {
-    const z: Matrix3 = [zx, 0, 0, 0, zy, 0, 0, 0, 1];
-    m = m === null ? z : matmul(m, z);
-  }
-  if (m === null) return null;
-  const c = transformMatrixOffsetCenter(m, h, w);
-  // Channels-last: swap the first two rows and columns (Keras: col_axis > row_axis).
-  return [c[4], c[3], c[5], c[1], c[0], c[2], 0, 0, 1];
-}
 
 /** scipy `map_coordinate` for one axis (modes other than 'nearest'); returns -1 for "use cval". */
 function mapCoordinate(x: number, len: number, mode: FillMode): number {
@@ -225,10 +130,16 @@ export interface ResampleTarget {
 }
 
 /**
- * Resamples a channels-last image through a row/column sampling matrix (see {@link affineMatrix}) with
- * bilinear (order 1) interpolation and scipy's boundary modes, writing into `target` (flipped, scaled
- * and channel-replicated on the way). `m === null` copies the pixels. The arithmetic per sample is
- * exactly {@link resampleAffine}'s.
+ * The bilinear kernel (scipy `affine_transform(order=1)`) — the only one: resamples a channels-last
+ * image through a row/column sampling matrix (see {@link affineMatrix}) with scipy's boundary modes,
+ * writing into `target` (flipped, scaled and channel-replicated on the way). `m === null` copies
+ * the pixels (still flipped, scaled, replicated). A hot kernel: every augmented image of a batch
+ * passes through it once.
+ *
+ * Per sample: the interior (and every sample under `'nearest'`, where clamping the two stencil
+ * indices is exactly scipy's edge mapping) takes the direct path; other border samples go through
+ * scipy's coordinate mapping (`resolveAxis`). Sums run in float64 in scipy's order and are stored
+ * as float32.
  *
  * @param data - source values (8-bit or float), `h * w * ch` long
  * @param h - rows
@@ -253,30 +164,26 @@ export function resampleInto(
   const offset = target.offset ?? 0;
   const outCh = target.outChannels ?? ch;
   if (outCh !== ch && ch !== 1) throw new RangeError(`Cannot write ${ch} channels as ${outCh}: only a one-channel source is replicated.`);
-  const rep = outCh === ch ? 0 : outCh; // > 0: replicate the single channel `rep` times
   const flipH = target.flipHorizontal ?? false;
   const flipV = target.flipVertical ?? false;
   const doScale = target.scale !== undefined && target.scale !== null;
   const sc = doScale ? Math.fround(target.scale as number) : 1;
   const colStep = flipH ? -outCh : outCh;
   const rowLen = w * ch;
+  const one = ch === 1; // one source channel, written to `outCh` slots
   if (m === null) {
     for (let r = 0; r < h; r++) {
       let d = offset + ((flipV ? h - 1 - r : r) * w + (flipH ? w - 1 : 0)) * outCh;
       let s = r * rowLen;
       for (let c = 0; c < w; c++, d += colStep, s += ch) {
-        if (rep > 0) {
+        if (one) {
           const v = doScale ? Math.fround(data[s] * sc) : data[s];
-          for (let j = 0; j < rep; j++) out[d + j] = v;
+          for (let j = 0; j < outCh; j++) out[d + j] = v;
         } else {
           for (let k = 0; k < ch; k++) out[d + k] = doScale ? Math.fround(data[s + k] * sc) : data[s + k];
         }
       }
     }
-    return;
-  }
-  if (ch === 1) {
-    resampleOneChannel(data, h, w, m, fillMode, cval, out, offset, outCh, flipH, flipV, doScale, sc);
     return;
   }
   const ra = new Float64Array(3);
@@ -286,6 +193,7 @@ export function resampleInto(
   const vcval = doScale ? Math.fround(fcval * sc) : fcval;
   const hm1 = h - 1;
   const wm1 = w - 1;
+  const nearest = fillMode === 'nearest';
   for (let r = 0; r < h; r++) {
     let d = offset + ((flipV ? h - 1 - r : r) * w + (flipH ? w - 1 : 0)) * outCh;
     for (let c = 0; c < w; c++, d += colStep) {
@@ -296,44 +204,55 @@ export function resampleInto(
       let x = o1;
       x += r * a10;
       x += c * a11;
-      let wr0: number;
-      let wc0: number;
-      let p00: number;
-      let p01: number;
-      let p10: number;
-      let p11: number;
-      if (y >= 0 && y < hm1 && x >= 0 && x < wm1) {
-        // Interior fast path: both stencil points in range on both axes, no boundary mapping.
+      // Stencil: rows i0, i1 (as offsets into `data`), columns j0, j1, and the weights of i0 and j0.
+      let wr0: number, wc0: number, i0: number, i1: number, j0: number, j1: number;
+      if (nearest || (y >= 0 && y < hm1 && x >= 0 && x < wm1)) {
         const r0 = Math.floor(y);
         const c0 = Math.floor(x);
         wr0 = 1 - (y - r0);
         wc0 = 1 - (x - c0);
-        p00 = r0 * rowLen + c0 * ch;
-        p01 = p00 + ch;
-        p10 = p00 + rowLen;
-        p11 = p10 + ch;
+        i0 = r0;
+        i1 = r0 + 1;
+        j0 = c0;
+        j1 = c0 + 1;
+        if (nearest) {
+          // Clamping is exactly scipy's 'nearest' edge mapping (a no-op in the interior).
+          i0 = i0 < 0 ? 0 : i0 > hm1 ? hm1 : i0;
+          i1 = i1 < 0 ? 0 : i1 > hm1 ? hm1 : i1;
+          j0 = j0 < 0 ? 0 : j0 > wm1 ? wm1 : j0;
+          j1 = j1 < 0 ? 0 : j1 > wm1 ? wm1 : j1;
+        }
       } else {
         if (!resolveAxis(y, h, fillMode, ra) || !resolveAxis(x, w, fillMode, ca)) {
-          const n = rep > 0 ? rep : ch;
-          for (let k = 0; k < n; k++) out[d + k] = vcval;
+          for (let k = 0; k < outCh; k++) out[d + k] = vcval;
           continue;
         }
+        i0 = ra[0];
+        i1 = ra[1];
         wr0 = ra[2];
+        j0 = ca[0];
+        j1 = ca[1];
         wc0 = ca[2];
-        p00 = ra[0] * rowLen + ca[0] * ch;
-        p01 = ra[0] * rowLen + ca[1] * ch;
-        p10 = ra[1] * rowLen + ca[0] * ch;
-        p11 = ra[1] * rowLen + ca[1] * ch;
       }
+      const p00 = i0 * rowLen + j0 * ch;
+      const p01 = i0 * rowLen + j1 * ch;
+      const p10 = i1 * rowLen + j0 * ch;
+      const p11 = i1 * rowLen + j1 * ch;
       const wr1 = 1 - wr0;
       const wc1 = 1 - wc0;
-      if (rep > 0) {
+      if (one) {
         let t = data[p00] * wr0 * wc0;
         t += data[p01] * wr0 * wc1;
         t += data[p10] * wr1 * wc0;
         t += data[p11] * wr1 * wc1;
         const v = doScale ? Math.fround(Math.fround(t) * sc) : Math.fround(t);
-        for (let j = 0; j < rep; j++) out[d + j] = v;
+        if (outCh === 3) {
+          out[d] = v;
+          out[d + 1] = v;
+          out[d + 2] = v;
+        } else {
+          for (let j = 0; j < outCh; j++) out[d + j] = v;
+        }
       } else {
         for (let k = 0; k < ch; k++) {
           let t = data[p00 + k] * wr0 * wc0;
@@ -342,95 +261,6 @@ export function resampleInto(
           t += data[p11 + k] * wr1 * wc1;
           out[d + k] = doScale ? Math.fround(Math.fround(t) * sc) : t;
         }
-      }
-    }
-  }
-}
-
-/**
- * {@link resampleInto} for a one-channel source (grey, possibly replicated to `outCh` channels): the
- * same arithmetic, with `'nearest'` edge handling inlined (clamping start and start + 1 is exactly
- * `mapIndex` for that mode) and no per-channel loop.
- */
-function resampleOneChannel(
-  data: Uint8Array | Float32Array,
-  h: number,
-  w: number,
-  m: Matrix3,
-  fillMode: FillMode,
-  cval: number,
-  out: Float32Array,
-  offset: number,
-  outCh: number,
-  flipH: boolean,
-  flipV: boolean,
-  doScale: boolean,
-  sc: number,
-): void {
-  const ra = new Float64Array(3);
-  const ca = new Float64Array(3);
-  const [a00, a01, o0, a10, a11, o1] = m;
-  const fcval = Math.fround(cval);
-  const vcval = doScale ? Math.fround(fcval * sc) : fcval;
-  const hm1 = h - 1;
-  const wm1 = w - 1;
-  const nearest = fillMode === 'nearest';
-  const colStep = flipH ? -outCh : outCh;
-  for (let r = 0; r < h; r++) {
-    let d = offset + ((flipV ? h - 1 - r : r) * w + (flipH ? w - 1 : 0)) * outCh;
-    for (let c = 0; c < w; c++, d += colStep) {
-      let y = o0;
-      y += r * a00;
-      y += c * a01;
-      let x = o1;
-      x += r * a10;
-      x += c * a11;
-      let wr0: number;
-      let wc0: number;
-      let p00: number;
-      let p01: number;
-      let p10: number;
-      let p11: number;
-      if (nearest || (y >= 0 && y < hm1 && x >= 0 && x < wm1)) {
-        const r0 = Math.floor(y);
-        const c0 = Math.floor(x);
-        wr0 = 1 - (y - r0);
-        wc0 = 1 - (x - c0);
-        const ri0 = r0 < 0 ? 0 : r0 > hm1 ? hm1 : r0;
-        const ri1 = r0 + 1 < 0 ? 0 : r0 + 1 > hm1 ? hm1 : r0 + 1;
-        const ci0 = c0 < 0 ? 0 : c0 > wm1 ? wm1 : c0;
-        const ci1 = c0 + 1 < 0 ? 0 : c0 + 1 > wm1 ? wm1 : c0 + 1;
-        p00 = ri0 * w + ci0;
-        p01 = ri0 * w + ci1;
-        p10 = ri1 * w + ci0;
-        p11 = ri1 * w + ci1;
-      } else {
-        if (!resolveAxis(y, h, fillMode, ra) || !resolveAxis(x, w, fillMode, ca)) {
-          for (let k = 0; k < outCh; k++) out[d + k] = vcval;
-          continue;
-        }
-        wr0 = ra[2];
-        wc0 = ca[2];
-        p00 = ra[0] * w + ca[0];
-        p01 = ra[0] * w + ca[1];
-        p10 = ra[1] * w + ca[0];
-        p11 = ra[1] * w + ca[1];
-      }
-      const wr1 = 1 - wr0;
-      const wc1 = 1 - wc0;
-      let t = data[p00] * wr0 * wc0;
-      t += data[p01] * wr0 * wc1;
-      t += data[p10] * wr1 * wc0;
-      t += data[p11] * wr1 * wc1;
-      const v = doScale ? Math.fround(Math.fround(t) * sc) : Math.fround(t);
-      if (outCh === 3) {
-        out[d] = v;
-        out[d + 1] = v;
-        out[d + 2] = v;
-      } else if (outCh === 1) {
-        out[d] = v;
-      } else {
-        for (let k = 0; k < outCh; k++) out[d + k] = v;
       }
     }
   }
@@ -481,80 +311,6 @@ export function applyAffineTransform(image: ImageArray, params: AffineParams, fi
 export function flipAxis(image: ImageArray, axis: 0 | 1): ImageArray {
   const { data, height: h, width: w, channels: ch } = image;
   const out = new Float32Array(data.length);
-  const rowLen = w * ch;
-  for (let r = 0; r < h; r++) {
-    const srcRow = axis === 0 ? h - 1 - r : r;
-    for (let c = 0; c < w; c++) {
-      const srcCol = axis === 1 ? w - 1 - c : c;
-      const s = srcRow * rowLen + srcCol * ch;
-      const d = r * rowLen + c * ch;
-      for (let k = 0; k < ch; k++) out[d + k] = data[s + k];
-    }
-  }
+  resampleInto(data, h, w, ch, null, 'nearest', 0, { out, flipHorizontal: axis === 1, flipVertical: axis === 0 });
   return { data: out, height: h, width: w, channels: ch };
-}
-
-/**
- * Keras `apply_channel_shift`: adds `intensity` to every channel, clipped to the image's own
- * `[min, max]` (taken over all channels before the shift).
- *
- * @param image - input (not modified)
- * @param intensity - value added
- * @returns a new image
- */
-export function applyChannelShift(image: ImageArray, intensity: number): ImageArray {
-  const { data } = image;
-  let min = Infinity;
-  let max = -Infinity;
-  for (let i = 0; i < data.length; i++) {
-    const v = data[i];
-    if (v < min) min = v;
-    if (v > max) max = v;
-  }
-  const out = new Float32Array(data.length);
-  for (let i = 0; i < data.length; i++) {
-    const v = data[i] + intensity;
-    out[i] = v < min ? min : v > max ? max : v;
-  }
-  return { ...image, data: out };
-}
-
-/**
- * Keras `apply_brightness_shift(x, brightness, scale=False)`, which goes through PIL: the image is cast
- * to 8 bits (truncating; min–max scaled to 0–255 first when it lies outside [0, 255]), blended with
- * black by PIL's `ImageEnhance.Brightness` (float32 factor, truncation, clipping to [0, 255]), and
- * mapped back to its original range when it had been scaled.
- *
- * @param image - input (not modified)
- * @param brightness - factor; 1 keeps the image, 0 gives black
- * @returns a new image
- */
-export function applyBrightnessShift(image: ImageArray, brightness: number): ImageArray {
-  const { data } = image;
-  let min = Infinity;
-  let max = -Infinity;
-  for (let i = 0; i < data.length; i++) {
-    const v = data[i];
-    if (v < min) min = v;
-    if (v > max) max = v;
-  }
-  const localScale = min < 0 || max > 255;
-  const factor = Math.fround(brightness);
-  const range = Math.fround(max - min);
-  const out = new Float32Array(data.length);
-  for (let i = 0; i < data.length; i++) {
-    let v = data[i];
-    if (localScale) {
-      // array_to_img(scale=True): x - min, / max (if non-zero), * 255 — in float32 like numpy.
-      v = Math.fround(v - min);
-      if (range !== 0) v = Math.fround(v / range);
-      v = Math.fround(v * 255);
-    }
-    const u8 = Math.trunc(v) & 0xff; // astype('uint8')
-    const t = Math.fround(factor * u8);
-    let res = t <= 0 ? 0 : t >= 255 ? 255 : Math.trunc(t);
-    if (localScale) res = Math.fround(Math.fround(res / 255) * range) + min;
-    out[i] = res;
-  }
-  return { ...image, data: out };
 }

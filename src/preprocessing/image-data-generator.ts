@@ -10,17 +10,12 @@
 import * as tf from '@tensorflow/tfjs';
 import { createRandom, type Random } from '../util/random';
 import { checkBoolean, checkNumber, invalidParameterError, isNumber } from '../util/validate';
-import {
-  type FillMode,
-  FILL_MODES,
-  type ImageArray,
-  applyAffineTransform,
-  applyBrightnessShift,
-  applyChannelShift,
-  flipAxis,
-} from './affine';
+import { type FillMode, FILL_MODES } from './affine';
+import type { ImageArray } from './image-array';
 import type { ImageAugmenter, TransformParams } from './augmenter';
-import { DirectoryIterator, type FlowFromDirectoryArgs } from './directory-iterator';
+import { type ImageTransform, applyImageTransform, compileTransform } from './image-transform';
+import { DirectoryIterator } from './directory-iterator';
+import type { FlowFromDirectoryArgs } from './flow-args';
 
 /** A shift range, Keras semantics: float < 1 fraction of the size, ≥ 1 pixels, integer n → whole pixels in (−n, n), array → choices. */
 export type ShiftRange = number | readonly number[];
@@ -218,7 +213,8 @@ export class ImageDataGenerator implements ImageAugmenter {
 
   /**
    * Applies a transformation (Keras `apply_transform`): affine (about the centre) → channel shift →
-   * horizontal flip → vertical flip → brightness.
+   * horizontal flip → vertical flip → brightness — the same `applyImageTransform` the iterator's
+   * workers run.
    *
    * @param x - one `[h, w, c]` image: a tensor (not disposed) or an {@link ImageArray} (not modified)
    * @param params - from {@link getRandomTransform}; missing fields are neutral
@@ -232,18 +228,26 @@ export class ImageDataGenerator implements ImageAugmenter {
       const out = this.applyTransform({ data: x.dataSync() as Float32Array, height: h, width: w, channels: c }, params);
       return tf.tensor3d(out.data, [h, w, c]);
     }
-    let img = applyAffineTransform(
-      x,
-      { theta: params.theta ?? 0, tx: params.tx ?? 0, ty: params.ty ?? 0, shear: params.shear ?? 0, zx: params.zx ?? 1, zy: params.zy ?? 1 },
-      this.fillMode,
-      this.cval,
-    );
-    if (params.channelShiftIntensity !== undefined && params.channelShiftIntensity !== null) img = applyChannelShift(img, params.channelShiftIntensity);
-    if (params.flipHorizontal) img = flipAxis(img, 1);
-    if (params.flipVertical) img = flipAxis(img, 0);
-    if (params.brightness !== undefined && params.brightness !== null) img = applyBrightnessShift(img, params.brightness);
-    if (img === x) img = { ...x, data: x.data.slice() };
-    return img;
+    const out = new Float32Array(x.data.length);
+    applyImageTransform(x, compileTransform(params, x.height, x.width, this.fillMode, this.cval, null), { out });
+    return { ...x, data: out };
+  }
+
+  /**
+   * The per-image work of a `DirectoryIterator` batch for drawn `params` (see {@link ImageAugmenter}):
+   * `apply_transform`, with `rescale` folded in unless a preprocessing function must run before it.
+   *
+   * @param params - from {@link getRandomTransform}
+   * @param imgShape - `[height, width, channels]` of the image
+   * @returns plain data for `applyImageTransform`
+   */
+  compileTransform(params: TransformParams, imgShape: readonly number[]): ImageTransform {
+    return compileTransform(params, imgShape[0] as number, imgShape[1] as number, this.fillMode, this.cval, this.standardizeCompiled ? this.rescale : null);
+  }
+
+  /** True when `standardize` is plain rescaling (no preprocessing function), so {@link compileTransform} includes it. */
+  get standardizeCompiled(): boolean {
+    return this.preprocessingFunction === null;
   }
 
   /**

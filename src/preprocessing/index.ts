@@ -34,7 +34,10 @@ export {
   type ShiftRange,
   type TransformParams,
 } from './image-data-generator';
-export { DirectoryIterator, type ImageBatch, type ImageBatchPlan, type NextPlanArgs, type ClassMode, type FlowFromDirectoryArgs } from './directory-iterator';
+export { DirectoryIterator } from './directory-iterator';
+export { BatchIterator } from './batch-iterator';
+export type { Batch, ImageBatch, BatchPlan, BatchPlanner, NextPlanArgs } from './batch';
+export type { ClassMode, FlowFromDirectoryArgs } from './flow-args';
 export {
   alignClassIndices,
   describeClassMismatch,

@@ -2,17 +2,10 @@
  * Shared types of the training loop: what `fit` reads batches from, the engine that may run the
  * frozen prefix instead of TF.js, and the per-epoch / per-batch logs passed to callbacks.
  */
-import type * as tf from '@tensorflow/tfjs';
+import type { Batch, BatchPlanner } from '../preprocessing/batch';
 
-/** One batch from a {@link BatchSource}. The caller (fit, evaluate) disposes `xs` and `ys`. */
-export interface Batch {
-  /** Images, `[batch, height, width, channels]`, float32. */
-  xs: tf.Tensor;
-  /** Targets: one-hot `[batch, classes]` (categorical), indices `[batch]` (sparse) or `[batch, 1]` (binary). */
-  ys?: tf.Tensor;
-  /** Source file of each sample, in batch order, when the source knows them. */
-  filepaths?: string[];
-}
+// The tensor batch is the preprocessing area's (a DirectoryIterator yields it too).
+export type { Batch } from '../preprocessing/batch';
 
 /**
  * Anything `fit`/`evaluate` can draw batches from — structurally what the preprocessing area's
@@ -47,6 +40,12 @@ export interface BatchSource {
   classNames?: string[];
   /** Class label of every sample in file order, when known. */
   classes?: ArrayLike<number>;
+  /**
+   * The same stream as {@link BatchPlan}s, when the source decodes images itself (a
+   * `DirectoryIterator` is its own planner; null for classMode 'input'): `fit`, `evaluate` and
+   * `predictIterator` then hand engines pixels and decode only what a feature cache lacks.
+   */
+  readonly planner?: BatchPlanner | null;
 }
 
 // The engine contracts live below training, in acceleration (engines need nothing from training).
