@@ -12,7 +12,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { createFeatureCache, type FeatureCache } from './feature-cache';
 import { createOnnxPrefixEngine, type OnnxPrefixEngine } from './onnx-prefix-engine';
-import { readsFiles, type FilePrefixEngine, type PrefixEngine, type PrefixEngineMeta } from './engine';
+import { readsFiles, type FilePrefixEngine, type PixelBatch, type PrefixEngine, type PrefixEngineMeta } from './engine';
 import { createTfjsPrefixEngine } from './tfjs-prefix-engine';
 
 /** Options of {@link autoPrefixEngine}. */
@@ -75,29 +75,41 @@ export function accelerationEnabled(accelerate?: boolean): boolean {
  */
 export function racingPrefixEngine(a: PrefixEngine, b: PrefixEngine, onChoice?: (chosen: PrefixEngine, msA: number, msB: number) => void): PrefixEngine {
   let chosen: PrefixEngine | undefined;
-  let race: Promise<unknown> | undefined;
+  let racing: Promise<unknown> | undefined;
   const settled = async (): Promise<PrefixEngine | undefined> => {
-    if (chosen === undefined && race !== undefined) await race.catch(() => undefined);
+    if (chosen === undefined && racing !== undefined) await racing.catch(() => undefined);
     return chosen;
+  };
+  const race = async (x: tf.Tensor4D, meta?: PrefixEngineMeta): Promise<tf.Tensor[]> => {
+    // Time b first, then a; both with the batch's meta, so that both fill their caches.
+    let t = performance.now();
+    tf.dispose(await b.predict(x, meta));
+    const msB = performance.now() - t;
+    t = performance.now();
+    const out = await a.predict(x, meta);
+    const msA = performance.now() - t;
+    chosen = msA <= msB ? a : b;
+    onChoice?.(chosen, msA, msB);
+    return out;
   };
   const engine: PrefixEngine = {
     async predict(x: tf.Tensor4D, meta?: PrefixEngineMeta) {
       const winner = await settled();
       if (winner) return winner.predict(x, meta);
-      const run = (async () => {
-        // Time b first, then a; both with the batch's meta, so that both fill their caches.
-        let t = performance.now();
-        tf.dispose(await b.predict(x, meta));
-        const msB = performance.now() - t;
-        t = performance.now();
-        const out = await a.predict(x, meta);
-        const msA = performance.now() - t;
-        chosen = msA <= msB ? a : b;
-        onChoice?.(chosen, msA, msB);
-        return out;
-      })();
-      race = run;
+      const run = race(x, meta);
+      racing = run;
       return run;
+    },
+    async predictPixels(batch: PixelBatch, meta?: PrefixEngineMeta) {
+      const winner = await settled();
+      if (winner?.predictPixels) return winner.predictPixels(batch, meta);
+      // The race (and a winner without predictPixels) needs the whole batch as a tensor.
+      const x = tf.tensor4d(await batch.load(Array.from({ length: batch.size }, (_, i) => i)), [batch.size, ...batch.imageShape] as [number, number, number, number]);
+      try {
+        return await engine.predict(x, meta);
+      } finally {
+        x.dispose();
+      }
     },
     describe: () => (chosen ? chosen.describe() : `${a.describe()} or ${b.describe()}, whichever is faster on the first batch`),
     dispose: () => {
@@ -110,18 +122,7 @@ export function racingPrefixEngine(a: PrefixEngine, b: PrefixEngine, onChoice?: 
     ...engine,
     cache: a.cache,
     hasCached: (filepath, key) => (chosen === undefined ? false : (chosen as FilePrefixEngine).hasCached(filepath, key)),
-    async predictFiles(filepaths, key, sampleShape, load) {
-      const winner = (await settled()) as FilePrefixEngine | undefined;
-      if (winner) return winner.predictFiles(filepaths, key, sampleShape, load);
-      // The race needs the whole batch as a tensor.
-      const pixels = await load(filepaths.map((_, i) => i));
-      const x = tf.tensor4d(pixels, [filepaths.length, ...sampleShape] as [number, number, number, number]);
-      try {
-        return await engine.predict(x, { filepaths, deterministic: true, preprocessingKey: key });
-      } finally {
-        x.dispose();
-      }
-    },
+    predictFiles: (filepaths, key, sampleShape, load) => (engine.predictPixels as NonNullable<PrefixEngine['predictPixels']>)({ size: filepaths.length, imageShape: sampleShape, load }, { filepaths, deterministic: true, preprocessingKey: key }),
   };
   return files;
 }

@@ -7,7 +7,7 @@ export { FeatureCache, createFeatureCache, type FeatureCacheArgs, type FeatureCa
 export { OnnxPrefixEngine, createOnnxPrefixEngine, loadOnnxRuntime, type OnnxPrefixEngineArgs, type OnnxPrefixEngineStats } from './onnx-prefix-engine';
 export { TfjsPrefixEngine, createTfjsPrefixEngine, type TfjsPrefixEngineArgs } from './tfjs-prefix-engine';
 export { cachedPrefixOutputs, type CachedPrefixOutputsArgs, type PrefixRunOutput } from './cached-outputs';
-// racingPrefixEngine is plumbing (imported from its module); the batch queue of the training
-// loops is training/batch-queue.ts, not part of the public API.
-export type { FilePrefixEngine } from './engine';
+// racingPrefixEngine is plumbing (imported from its module); the batch stage of the training
+// loops is training/batch-stage.ts, not part of the public API.
+export type { FilePrefixEngine, PixelBatch } from './engine';
 export { autoPrefixEngine, accelerationEnabled, defaultFeatureCache, type AutoPrefixEngineArgs } from './auto-engine';

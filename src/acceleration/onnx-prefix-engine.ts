@@ -17,7 +17,7 @@ import * as tf from '@tensorflow/tfjs';
 import type * as Ort from 'onnxruntime-node';
 import { OnnxRuntimeError, PrefixEngineStaleError } from './errors';
 import { cachedPrefixOutputs, product, tensorsFromChunks } from './cached-outputs';
-import type { PrefixEngine, PrefixEngineMeta } from './engine';
+import type { FilePrefixEngine, PixelBatch, PrefixEngineMeta } from './engine';
 import type { FeatureCache } from './feature-cache';
 import { OnnxWorkerSession, type OnnxRunOutput } from './onnx-worker-session';
 import { toOnnx } from './to-onnx';
@@ -76,7 +76,7 @@ export function loadOnnxRuntime(): typeof Ort {
 /**
  * Runs a frozen prefix on ONNX Runtime. Create with {@link createOnnxPrefixEngine}.
  */
-export class OnnxPrefixEngine implements PrefixEngine {
+export class OnnxPrefixEngine implements FilePrefixEngine {
   /** Intra-op threads of the session. */
   readonly threads: number;
   /** Largest number of images per ONNX Runtime call. */
@@ -252,7 +252,8 @@ export class OnnxPrefixEngine implements PrefixEngine {
   }
 
   /**
-   * Computes the prefix outputs of a batch.
+   * Computes the prefix outputs of a batch of image tensors (read back once; prefer
+   * {@link predictPixels} when the pixels are at hand).
    *
    * @param x - images `[batch, height, width, channels]`, float32; not disposed
    * @param meta - with `deterministic`, `filepaths` (one per sample) and `preprocessingKey`, and a
@@ -262,23 +263,36 @@ export class OnnxPrefixEngine implements PrefixEngine {
    */
   async predict(x: tf.Tensor4D, meta?: PrefixEngineMeta): Promise<tf.Tensor[]> {
     const n = x.shape[0];
-    const sampleShape = x.shape.slice(1);
-    const filepaths = meta?.filepaths;
-    const key = meta?.preprocessingKey;
+    const imageShape = x.shape.slice(1);
+    const size = product(imageShape);
+    // TF.js's values (perhaps the tensor's own storage): what leaves this thread is a copy.
     const pixels = (await x.data()) as Float32Array;
-    const size = product(sampleShape);
-    if (!this.cache || meta?.deterministic !== true || key === undefined || filepaths === undefined || filepaths.length !== n) {
-      await this.ensureFresh();
-      this.counters.batches++;
-      // A chunk is copied out (a copy the worker thread takes over) unless it is the whole batch on this thread.
-      return tensorsFromChunks(await this.runChunks(n, sampleShape, async (from, to) => (this.remote === undefined && from === 0 && to === n ? pixels : pixels.slice(from * size, to * size))));
-    }
-    return this.runFiles(filepaths, key, sampleShape, async (positions) => {
-      if (positions.length === n && positions.every((p, i) => p === i)) return this.remote ? pixels.slice() : pixels;
+    const load = async (positions: number[]): Promise<Float32Array> => {
+      const from = positions[0] as number;
+      if (positions.every((p, i) => p === from + i)) {
+        if (from === 0 && positions.length === n && this.remote === undefined) return pixels;
+        return pixels.slice(from * size, (from + positions.length) * size);
+      }
       const gathered = new Float32Array(positions.length * size);
       positions.forEach((i, j) => gathered.set(pixels.subarray(i * size, (i + 1) * size), j * size));
       return gathered;
-    }, false);
+    };
+    return this.runBatch({ size: n, imageShape, load }, meta, false);
+  }
+
+  /**
+   * Computes the prefix outputs of a batch given as pixels, loaded chunk by chunk as ONNX Runtime
+   * takes them (only the cache misses, with a cache and a deterministic `meta`). No tensor is made
+   * of the images.
+   *
+   * @param batch - the size, one image's shape, and `load` (see `PixelBatch`); each array `load`
+   *   resolves to is taken over (transferred to the worker thread)
+   * @param meta - as in {@link predict}
+   * @returns one tensor per cut tensor, `[batch.size, ...]`; the caller disposes them
+   * @throws PrefixEngineStaleError when a prefix layer was unfrozen; whatever `load` throws
+   */
+  predictPixels(batch: PixelBatch, meta?: PrefixEngineMeta): Promise<tf.Tensor[]> {
+    return this.runBatch(batch, meta, true);
   }
 
   /**
@@ -293,46 +307,43 @@ export class OnnxPrefixEngine implements PrefixEngine {
   }
 
   /**
-   * Computes the prefix outputs of a batch of deterministic images given by their files: the
-   * cached outputs are looked up first and only the misses are loaded (through `load`) and run.
-   * The result equals `predict` on all the loaded images.
+   * {@link predictPixels} for deterministic images given by their files: the cached outputs are
+   * looked up first and only the misses are loaded (through `load`) and run.
    *
    * @param filepaths - the file of each sample, in batch order
    * @param preprocessingKey - see `DirectoryIterator.preprocessingKey`
    * @param sampleShape - `[height, width, channels]` of one image
-   * @param load - resolves to the NHWC float32 pixels of the batch positions asked for, in that
-   *   order, in an array the engine may take over (it is transferred to the worker thread); called
-   *   once per chunk of misses (see `chunkSize`), all calls made at once, with disjoint positions
+   * @param load - as `PixelBatch.load`: called once per chunk of misses (see `chunkSize`), all calls made at once
    * @returns one tensor per cut tensor, `[filepaths.length, ...]`; the caller disposes them
    * @throws PrefixEngineStaleError when a prefix layer was unfrozen; whatever `load` throws
    * @example
    * const feats = await engine.predictFiles(plan.filepaths, it.preprocessingKey, it.imageShape, plan.load);
    */
   predictFiles(filepaths: string[], preprocessingKey: string, sampleShape: number[], load: (positions: number[]) => Promise<Float32Array>): Promise<tf.Tensor[]> {
-    return this.runFiles(filepaths, preprocessingKey, sampleShape, load, true);
+    return this.runBatch({ size: filepaths.length, imageShape: sampleShape, load }, { filepaths, preprocessingKey, deterministic: true }, true);
   }
 
-  /** {@link predictFiles}; `ramp`: the misses are still to be decoded (see `runChunks`). */
-  private async runFiles(filepaths: string[], preprocessingKey: string, sampleShape: number[], load: (positions: number[]) => Promise<Float32Array>, ramp: boolean): Promise<tf.Tensor[]> {
+  /** The one batch path: cache lookup when `meta` allows, then the misses in chunks; `ramp`: the pixels are still to be decoded (see `runChunks`). */
+  private async runBatch(batch: PixelBatch, meta: PrefixEngineMeta | undefined, ramp: boolean): Promise<tf.Tensor[]> {
     await this.ensureFresh();
     this.counters.batches++;
+    const n = batch.size;
+    const imageShape = [...batch.imageShape];
     // Small first chunks only help when ONNX Runtime would otherwise wait: not when another batch
     // is in progress (its chunks keep it busy), where they would only add runs (~6 ms each).
     const idle = this.filesInProgress === 0;
     this.filesInProgress++;
     try {
-      return await cachedPrefixOutputs({
-        cache: this.cache,
-        fingerprint: this.fingerprintValue,
-        filepaths,
-        preprocessingKey,
-        compute: (misses) => this.runChunks(misses.length, sampleShape, (from, to) => load(misses.slice(from, to)), ramp && idle),
-      });
+      const compute = (misses: number[]): Promise<OnnxRunOutput[][]> => this.runChunks(misses.length, imageShape, (from, to) => batch.load(misses.slice(from, to)), ramp && idle);
+      const { filepaths, preprocessingKey } = meta ?? {};
+      if (!this.cache || meta?.deterministic !== true || preprocessingKey === undefined || filepaths === undefined || filepaths.length !== n) {
+        return tensorsFromChunks(await compute(Array.from({ length: n }, (_, i) => i)));
+      }
+      return await cachedPrefixOutputs({ cache: this.cache, fingerprint: this.fingerprintValue, filepaths, preprocessingKey, compute });
     } finally {
       this.filesInProgress--;
     }
   }
-
 
   /** E.g. `ONNX Runtime CPU (2 threads, feature cache)`. */
   describe(): string {

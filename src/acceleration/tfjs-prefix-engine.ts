@@ -15,7 +15,7 @@ import * as tf from '@tensorflow/tfjs';
 import { cachedPrefixOutputs, type PrefixRunOutput } from './cached-outputs';
 import type { FeatureCache } from './feature-cache';
 import { sameStorage, weightStorage } from './weight-storage';
-import type { FilePrefixEngine, PrefixEngineMeta } from './engine';
+import type { FilePrefixEngine, PixelBatch, PrefixEngineMeta } from './engine';
 
 /** Options of {@link createTfjsPrefixEngine}. */
 export interface TfjsPrefixEngineArgs {
@@ -80,6 +80,30 @@ export class TfjsPrefixEngine implements FilePrefixEngine {
       picked.dispose();
       return data;
     });
+  }
+
+  /**
+   * Computes the prefix outputs of a batch given as pixels: with a cache and a deterministic `meta`,
+   * only the misses are loaded and computed; otherwise every image is loaded into one tensor (TF.js
+   * needs one).
+   *
+   * @param batch - the size, one image's shape, and `load` (see `PixelBatch`)
+   * @param meta - as in {@link predict}
+   * @returns one tensor per cut tensor; the caller disposes them
+   * @throws whatever `load` throws
+   */
+  async predictPixels(batch: PixelBatch, meta?: PrefixEngineMeta): Promise<tf.Tensor[]> {
+    const n = batch.size;
+    const { filepaths, preprocessingKey } = meta ?? {};
+    if (this.cache && meta?.deterministic === true && preprocessingKey !== undefined && filepaths !== undefined && filepaths.length === n) {
+      return this.predictFiles(filepaths, preprocessingKey, [...batch.imageShape], (positions) => batch.load(positions));
+    }
+    const x = tf.tensor4d(await batch.load(Array.from({ length: n }, (_, i) => i)), [n, ...batch.imageShape] as [number, number, number, number]);
+    try {
+      return this.apply(x);
+    } finally {
+      x.dispose();
+    }
   }
 
   /**

@@ -6,10 +6,10 @@ import * as tf from '@tensorflow/tfjs';
 import type { Callback } from './callbacks/callback';
 import { TrainingError } from './errors';
 import { checkSourceClasses, resolveCompileArgs, runEvaluation, trainedClassNames, type FitArgs } from './fit';
-import { createPipeline } from './pipeline';
+import { createSplitModelRunner } from './split-model-runner';
 import { splitFrozenPrefix } from './prefix';
 import { autoPrefixEngine } from '../acceleration/auto-engine';
-import { PrefixBatchQueue } from './batch-queue';
+import { TailBatchQueue } from './batch-stage';
 import type { BatchSource, Logs, PrefixEngine } from './types';
 import { checkInteger } from '../util/validate';
 
@@ -47,7 +47,7 @@ export async function evaluate(model: tf.LayersModel, source: BatchSource, args:
   const { loss, metrics } = resolveCompileArgs(model, args, false);
   checkSourceClasses(args.trainingClasses ?? trainedClassNames(model), source, ['the training data', 'the evaluated source']);
   const engine = args.prefixEngine ?? (await autoPrefixEngine(model, splitFrozenPrefix(model).prefix, source, { accelerate: args.accelerate }));
-  return runEvaluation(createPipeline(model, engine), source, steps, loss, metrics, args.callbacks ?? []);
+  return runEvaluation(createSplitModelRunner(model, engine), source, steps, loss, metrics, args.callbacks ?? []);
 }
 
 /** Options of {@link predictIterator}. */
@@ -108,20 +108,20 @@ export async function predictIterator(model: tf.LayersModel, source: BatchSource
   const steps = checkInteger('steps', args.steps ?? source.length, 1);
   // A labelMap is an explicit alignment; without one the classes must line up.
   if (args.labelMap === undefined) checkSourceClasses(args.trainingClasses ?? trainedClassNames(model), source, ['the training data', 'the predicted source']);
-  const pipeline = createPipeline(model, args.prefixEngine ?? (await autoPrefixEngine(model, splitFrozenPrefix(model).prefix, source, { accelerate: args.accelerate })));
+  const runner = createSplitModelRunner(model, args.prefixEngine ?? (await autoPrefixEngine(model, splitFrozenPrefix(model).prefix, source, { accelerate: args.accelerate })));
   const probabilities: number[][] = [];
   const filepaths: string[] = [];
   let labels: number[] | undefined;
   source.reset?.();
   // Batches ahead: the next ones' decoding and frozen prefix (ONNX Runtime runs in a worker
   // thread) proceed while this one's tail runs and its probabilities are read back.
-  const queue = new PrefixBatchQueue(pipeline, source, steps);
+  const queue = new TailBatchQueue(runner, source, steps);
   try {
     for (let step = 0; step < steps; step++) {
       const batch = await queue.next();
       const feats = batch.features;
       try {
-        const probs = tf.tidy(() => pipeline.tail(feats, false));
+        const probs = tf.tidy(() => runner.tail(feats, false));
         const rows = (await probs.array()) as number[][] | number[];
         probs.dispose();
         for (const row of rows) probabilities.push(Array.isArray(row) ? row : [row]);

@@ -10,8 +10,8 @@ import { History } from './callbacks/history';
 import { ProgbarLogger } from './callbacks/progbar-logger';
 import { TrainingError } from './errors';
 import { resolveLoss, resolveMetrics, type ResolvedFn, type SampleFn } from './losses';
-import { PrefixBatchQueue } from './batch-queue';
-import { createPipeline, type Pipeline } from './pipeline';
+import { TailBatchQueue } from './batch-stage';
+import { createSplitModelRunner, type SplitModelRunner } from './split-model-runner';
 import { splitFrozenPrefix } from './prefix';
 import { autoPrefixEngine } from '../acceleration/auto-engine';
 import type { BatchSource, Logs, PrefixEngine } from './types';
@@ -136,14 +136,14 @@ function meanOf(t: tf.Tensor): tf.Scalar {
 }
 
 /**
- * Evaluates a pipeline over `steps` batches of `source` (inference mode, no tape). Internal to
+ * Evaluates a runner over `steps` batches of `source` (inference mode, no tape). Internal to
  * fit/evaluate; calls the test hooks of `callbacks`.
  */
-export async function runEvaluation(pipeline: Pipeline, source: BatchSource, steps: number, loss: ResolvedFn, metrics: ResolvedFn[], callbacks: readonly Callback[]): Promise<Logs> {
+export async function runEvaluation(runner: SplitModelRunner, source: BatchSource, steps: number, loss: ResolvedFn, metrics: ResolvedFn[], callbacks: readonly Callback[]): Promise<Logs> {
   source.reset?.();
   const means = new RunningMeans();
   await callHook(callbacks, 'onTestBegin');
-  const queue = new PrefixBatchQueue(pipeline, source, steps);
+  const queue = new TailBatchQueue(runner, source, steps);
   try {
     for (let step = 0; step < steps; step++) {
       await callHook(callbacks, 'onTestBatchBegin', step);
@@ -153,7 +153,7 @@ export async function runEvaluation(pipeline: Pipeline, source: BatchSource, ste
         if (!batch.ys) throw new TrainingError('Expected batches with targets (ys) for evaluation, but the source yielded none. Use classMode "categorical"/"sparse"/"binary".');
         const ys = batch.ys;
         const values = tf.tidy(() => {
-          const out = pipeline.tail(feats, false);
+          const out = runner.tail(feats, false);
           return [meanOf(loss.fn(ys, out)), ...metrics.map((m) => meanOf(m.fn(ys, out)))];
         });
         const numbers = await Promise.all(values.map((v) => v.data()));
@@ -252,9 +252,9 @@ export async function fit(model: tf.LayersModel, x: BatchSource, args: FitArgs =
     throw new TrainingError(`Expected either split: false or a prefixEngine, but received both: split: false differentiates the whole graph, so there is no frozen prefix for ${args.prefixEngine.describe()} to run. Drop prefixEngine, or drop split: false.`);
   }
   const engine = !split ? null : (args.prefixEngine ?? (await autoPrefixEngine(model, splitFrozenPrefix(model).prefix, x, { accelerate: args.accelerate, verbose: verbose > 0 })));
-  const pipeline = createPipeline(model, engine, { split });
-  params.split = pipeline.describe();
-  const tail = pipeline.split.tail;
+  const runner = createSplitModelRunner(model, engine, { split });
+  params.split = runner.describe();
+  const tail = runner.split.tail;
   const varList = tail.trainableWeights.map((w) => w.read() as tf.Variable);
   if (varList.length === 0) {
     throw new TrainingError(`Model '${model.name}' has no trainable weights after freezing; unfreeze some layers (layer.trainable = true) before fit.`);
@@ -277,7 +277,7 @@ export async function fit(model: tf.LayersModel, x: BatchSource, args: FitArgs =
       x.setEpoch?.(epoch, steps);
       // The next batch's decoding and frozen prefix run while this one's tail trains (never past
       // the epoch's end, so the source's epochs stay where setEpoch puts them).
-      const queue = new PrefixBatchQueue(pipeline, x, steps);
+      const queue = new TailBatchQueue(runner, x, steps);
       try {
         for (let step = 0; step < steps; step++) {
           await callHook(ordered, 'onTrainBatchBegin', step);
@@ -289,7 +289,7 @@ export async function fit(model: tf.LayersModel, x: BatchSource, args: FitArgs =
             if (!ys) throw new TrainingError('Expected training batches with targets (ys), but the source yielded none. Use classMode "categorical"/"sparse"/"binary".');
             dropouts.forEach((l, i) => (l.seed = deriveSeed(deriveSeed(seed as number, epoch * steps + step), i)));
             const lossValue = optimizer.minimize(() => {
-              const out = pipeline.tail(feats, true);
+              const out = runner.tail(feats, true);
               for (const m of metrics) kept.push(tf.keep(meanOf(m.fn(ys, out))));
               return meanOf(loss.fn(ys, out));
             }, true, varList) as tf.Scalar;
@@ -309,7 +309,7 @@ export async function fit(model: tf.LayersModel, x: BatchSource, args: FitArgs =
       }
       const epochLogs: Logs = means.result();
       if (validationData && validationSteps !== undefined) {
-        const valLogs = await runEvaluation(pipeline, validationData, validationSteps, loss, metrics, ordered);
+        const valLogs = await runEvaluation(runner, validationData, validationSteps, loss, metrics, ordered);
         for (const [k, v] of Object.entries(valLogs)) epochLogs[`val_${k}`] = v;
       }
       await callHook(ordered, 'onEpochEnd', epoch, epochLogs);

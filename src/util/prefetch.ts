@@ -38,6 +38,7 @@ export class Prefetcher<T> {
   /** Made and not taken, oldest first. */
   private readonly ahead: T[] = [];
   private made = 0;
+  private closed = false;
 
   /** @param args - see {@link PrefetcherArgs} */
   constructor(args: PrefetcherArgs<T>) {
@@ -50,20 +51,20 @@ export class Prefetcher<T> {
     return this.ahead;
   }
 
-  /** Whether all `limit` items have been made. */
+  /** Whether no more items will be made: all `limit` were, or the prefetcher was disposed. */
   get exhausted(): boolean {
-    return this.made >= (this.args.limit ?? Infinity);
+    return this.closed || this.made >= (this.args.limit ?? Infinity);
   }
 
   /**
    * The next item: the oldest made ahead, else one made now. Does not refill (see {@link fill}).
    *
    * @returns the item
-   * @throws Error (internal: consumers take each item once) when all `limit` items were taken already
+   * @throws Error (internal: consumers take each item once) when all `limit` items were taken already, or after `dispose`
    */
   take(): T {
     if (this.ahead.length > 0) return this.ahead.shift() as T;
-    if (this.exhausted) throw new Error(`All ${this.made} items of this prefetcher were taken already.`);
+    if (this.exhausted) throw new Error(`All ${this.made} items of this prefetcher were taken already${this.closed ? ' (or dropped by dispose)' : ''}.`);
     this.made++;
     return this.args.make();
   }
@@ -78,25 +79,24 @@ export class Prefetcher<T> {
 
   /**
    * Drops the items made ahead (releasing each); the stream behind them is the owner's to rewind.
-   * Items dropped count as not made, so the limit still allows them.
+   * Later `take`/`fill` calls make new ones.
    *
    * @returns the dropped items, oldest first
    */
   clear(): T[] {
     const dropped = this.ahead.splice(0);
-    this.made -= dropped.length;
     for (const item of dropped) void this.args.release?.(item);
     return dropped;
   }
 
   /**
-   * Drops the items made ahead and waits until each is released.
+   * Drops the items made ahead, waits until each is released, and makes no more.
    *
    * @returns once every release has settled
    */
   async dispose(): Promise<void> {
+    this.closed = true;
     const dropped = this.ahead.splice(0);
-    this.made -= dropped.length;
     await Promise.all(dropped.map(async (item) => this.args.release?.(item)));
   }
 }

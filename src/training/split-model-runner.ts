@@ -1,19 +1,24 @@
 /**
- * The forward path shared by fit, evaluate and predictIterator: the frozen prefix (TF.js in
- * inference mode, or a PrefixEngine) outside any gradient tape, then the trainable tail.
+ * The runner of a split model, shared by fit, evaluate and predictIterator: the frozen prefix
+ * (TF.js in inference mode, or a PrefixEngine) outside any gradient tape, then the trainable tail.
  */
 import * as tf from '@tensorflow/tfjs';
 import { splitFrozenPrefix, type FrozenSplit } from './prefix';
-import { makeBatchNormRespectTrainable } from '../layers/batch-normalization';
 import { TrainingError } from './errors';
-import type { Batch, BatchSource, PrefixEngine } from './types';
+import { makeBatchNormRespectTrainable } from '../layers/batch-normalization';
+import type { PrefixEngine, PrefixEngineMeta } from './types';
 
-/** A model prepared for split execution. */
-export interface Pipeline {
+/** A model prepared for split execution: its split, the engine of its prefix, and how to run each part. */
+export interface SplitModelRunner {
   readonly split: FrozenSplit;
   readonly engine: PrefixEngine | null;
-  /** Tail inputs for a batch (prefix outputs, or the images when nothing is frozen); the caller disposes them. */
-  features(batch: Batch, source: BatchSource): Promise<tf.Tensor[]>;
+  /**
+   * Tail inputs for a batch of images (prefix outputs, or the images when nothing is frozen);
+   * `xs` is not disposed; the caller disposes the result.
+   */
+  prefixOutputs(xs: tf.Tensor, meta?: PrefixEngineMeta): Promise<tf.Tensor[]>;
+  /** Checks that an engine returned one tensor per cut tensor (disposing them when not). */
+  checkOutputs(outputs: tf.Tensor[]): tf.Tensor[];
   /** Runs the tail; returns its (single) output. Call inside a tidy or tape. */
   tail(inputs: tf.Tensor[], training: boolean): tf.Tensor;
   /** One line for logs: where the prefix runs. */
@@ -23,9 +28,16 @@ export interface Pipeline {
 /**
  * Prepares `model` for split execution.
  *
+ * @param model - a model with one output
+ * @param prefixEngine - runs the frozen prefix instead of TF.js; default none
+ * @param options - `split: false` cuts nothing (the whole model runs under the tape)
+ * @returns the runner
  * @throws TrainingError when a PrefixEngine is given but nothing is frozen, or the model has several outputs
+ * @example
+ * const runner = createSplitModelRunner(model, engine);
+ * const features = await runner.prefixOutputs(xs);
  */
-export function createPipeline(model: tf.LayersModel, prefixEngine?: PrefixEngine | null, options: { split?: boolean } = {}): Pipeline {
+export function createSplitModelRunner(model: tf.LayersModel, prefixEngine?: PrefixEngine | null, options: { split?: boolean } = {}): SplitModelRunner {
   if (model.outputs.length !== 1) {
     throw new TrainingError(`Expected a model with one output, but '${model.name}' has ${model.outputs.length}. Multi-output training is not supported.`);
   }
@@ -36,22 +48,23 @@ export function createPipeline(model: tf.LayersModel, prefixEngine?: PrefixEngin
     throw new TrainingError(`A prefixEngine (${engine.describe()}) was given but model '${model.name}' has no frozen leading layers to run on it. Freeze the base (layer.trainable = false) or drop prefixEngine.`);
   }
   const tailModel = split.tail;
+  const checkOutputs = (out: tf.Tensor[]): tf.Tensor[] => {
+    if (out.length !== tailModel.inputs.length) {
+      tf.dispose(out);
+      throw new TrainingError(`PrefixEngine ${engine?.describe()} returned ${out.length} tensors but the cut has ${tailModel.inputs.length} (${split.cutTensors.join(', ')}).`);
+    }
+    return out;
+  };
   return {
     split,
     engine,
-    async features(batch, source) {
-      if (split.prefix === null) return [batch.xs.clone()];
-      if (engine) {
-        const out = await engine.predict(batch.xs as tf.Tensor4D, { filepaths: batch.filepaths, deterministic: source.deterministic, preprocessingKey: source.preprocessingKey });
-        if (out.length !== tailModel.inputs.length) {
-          tf.dispose(out);
-          throw new TrainingError(`PrefixEngine ${engine.describe()} returned ${out.length} tensors but the cut has ${tailModel.inputs.length} (${split.cutTensors.join(', ')}).`);
-        }
-        return out;
-      }
+    checkOutputs,
+    async prefixOutputs(xs, meta) {
+      if (split.prefix === null) return [xs.clone()];
+      if (engine) return checkOutputs(await engine.predict(xs as tf.Tensor4D, meta));
       const prefix = split.prefix;
       return tf.tidy(() => {
-        const out = prefix.apply(batch.xs, { training: false }) as tf.Tensor | tf.Tensor[];
+        const out = prefix.apply(xs, { training: false }) as tf.Tensor | tf.Tensor[];
         return Array.isArray(out) ? out : [out];
       });
     },

@@ -6,8 +6,8 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import sharp from 'sharp';
 import { createFeatureCache, createOnnxPrefixEngine } from '../../src/acceleration';
-import { PrefixBatchQueue } from '../../src/training/batch-queue';
-import { createPipeline } from '../../src/training/pipeline';
+import { TailBatchQueue } from '../../src/training/batch-stage';
+import { createSplitModelRunner } from '../../src/training/split-model-runner';
 import { ImageDataGenerator } from '../../src/preprocessing/image-data-generator';
 import { splitFrozenPrefix } from '../../src/training/prefix';
 import { evaluate, predictIterator } from '../../src/training';
@@ -91,9 +91,9 @@ test('a warm pass decodes no cached image, gives the same probabilities as the u
   }
 });
 
-test('PrefixBatchQueue keeps batches in flight ahead, in stream order, never draws past its total, and frees what was not taken', async () => {
+test('TailBatchQueue keeps batches in flight ahead, in stream order, never draws past its total, and frees what was not taken', async () => {
   const model = tinyModel('multi', 3);
-  const pipeline = createPipeline(model, null);
+  const runner = createSplitModelRunner(model, null);
   const source = new ArraySource(10, 2);
   let drawn = 0;
   const next = source.next.bind(source);
@@ -102,7 +102,7 @@ test('PrefixBatchQueue keeps batches in flight ahead, in stream order, never dra
     return next();
   };
   const before = tf.memory().numTensors;
-  const queue = new PrefixBatchQueue(pipeline, source, 4, 2);
+  const queue = new TailBatchQueue(runner, source, 4, 2);
   assert.equal(drawn, 2, 'two batches started at once');
   const first = await queue.next();
   assert.equal(drawn, 3, 'taking one starts the next');
@@ -118,4 +118,34 @@ test('PrefixBatchQueue keeps batches in flight ahead, in stream order, never dra
   await queue.dispose(); // the fourth batch, started and never taken
   assert.equal(tf.memory().numTensors, before, 'nothing left behind');
   await assert.rejects(queue.next(), /taken already/);
+});
+
+test('a DirectoryIterator hands engines pixels: predictPixels runs and predict (a tensor read back) never does, with the results of the tensor path', async () => {
+  const dir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'transferlab-pixels-'));
+  const model = tinyModel('multi', 4);
+  model.compile({ optimizer: 'adam', loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
+  const engine = await createOnnxPrefixEngine(splitFrozenPrefix(model).prefix as tf.LayersModel, { threads: 1 });
+  try {
+    await makeFolder(dir);
+    const flow = () => new ImageDataGenerator({ rescale: 1 / 255, horizontalFlip: true, rotationRange: 20 }).flowFromDirectory(dir, { targetSize: [8, 8], batchSize: 4, seed: 3, workers: 0, verbose: false });
+    let tensorCalls = 0;
+    const predict = engine.predict.bind(engine);
+    engine.predict = (x, meta) => {
+      tensorCalls++;
+      return predict(x, meta);
+    };
+    const viaPixels = await evaluate(model, flow(), { prefixEngine: engine });
+    assert.equal(tensorCalls, 0, 'the augmented batches reached the engine as pixels');
+    assert.equal(engine.stats.samples, 10);
+    // The same stream through an engine that takes tensors only: the batch stage makes the tensor.
+    const tensorsOnly = { predict: engine.predict, describe: () => 'tensors only', dispose: () => undefined };
+    const viaTensors = await evaluate(model, flow(), { prefixEngine: tensorsOnly });
+    assert.equal(tensorCalls, 3);
+    assert.ok(Math.abs((viaPixels.loss as number) - (viaTensors.loss as number)) <= 1e-6, `loss ${viaPixels.loss} vs ${viaTensors.loss}`);
+    assert.equal(viaPixels.accuracy, viaTensors.accuracy);
+  } finally {
+    engine.dispose();
+    model.dispose();
+    await fs.promises.rm(dir, { recursive: true, force: true });
+  }
 });

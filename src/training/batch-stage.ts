@@ -1,0 +1,160 @@
+/**
+ * The batch stage of `fit`, `evaluate` and `predictIterator`: the next batch of a source as the
+ * inputs of the trainable tail, started ahead with the one prefetcher (`util/prefetch.ts`).
+ *
+ * The seam between images and engines is pixels. A source that decodes images itself (its
+ * `planner`: a `DirectoryIterator`) hands out `BatchPlan`s: an engine with `predictPixels` gets
+ * the pixels as Float32Arrays, chunk by chunk, and with a feature cache only the misses of a
+ * deterministic batch are decoded (a warm validation epoch decodes nothing). A tensor is made
+ * only where TF.js needs one: the TF.js prefix, an engine without `predictPixels`, or the tail
+ * itself when nothing is frozen. Any other source yields tensors (`next()`), run as they are.
+ *
+ * The engines' side of this (`PixelBatch`, `FilePrefixEngine`) is in `acceleration/engine.ts`.
+ *
+ * No Keras original: Keras decodes and recomputes the frozen base every epoch, and overlaps input
+ * with its `OrderedEnqueuer` / `tf.data` prefetch.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { readsFiles } from '../acceleration/engine';
+import type { BatchPlanner } from '../preprocessing/batch';
+import { Prefetcher } from '../util/prefetch';
+import type { SplitModelRunner } from './split-model-runner';
+import type { BatchSource } from './types';
+
+/** One batch as the inputs of the trainable tail. The caller disposes `ys` and `features`. */
+export interface TailBatch {
+  /** Tail inputs (prefix outputs, or the images when nothing is frozen), in cut order. */
+  features: tf.Tensor[];
+  /** Targets, when the source yields them. */
+  ys?: tf.Tensor;
+  /** Samples in the batch. */
+  size: number;
+  /** File of each sample, when the source knows them. */
+  filepaths?: string[];
+}
+
+/** A batch of a planner's stream as tail inputs (see the module comment). */
+async function fromPlan(runner: SplitModelRunner, planner: BatchPlanner): Promise<TailBatch> {
+  const engine = runner.engine;
+  const key = planner.preprocessingKey;
+  // Prefetch need not decode what the engine's cache will answer.
+  const skip = planner.deterministic && readsFiles(engine) ? (f: string) => engine.hasCached(f, key) : undefined;
+  const plan = await planner.nextPlan({ skip });
+  try {
+    const size = plan.filepaths.length;
+    const meta = { filepaths: plan.filepaths, deterministic: planner.deterministic, preprocessingKey: key };
+    let features: tf.Tensor[];
+    if (runner.split.prefix !== null && engine?.predictPixels !== undefined) {
+      features = runner.checkOutputs(await engine.predictPixels({ size, imageShape: planner.imageShape, load: plan.load }, meta));
+    } else {
+      const xs = tf.tensor4d(await plan.load(Array.from({ length: size }, (_, i) => i)), [size, ...planner.imageShape]);
+      if (runner.split.prefix === null) {
+        features = [xs]; // nothing frozen: the images are the tail's input
+      } else {
+        try {
+          features = await runner.prefixOutputs(xs, meta);
+        } finally {
+          xs.dispose();
+        }
+      }
+    }
+    return { features, ys: plan.ys, size, filepaths: plan.filepaths };
+  } catch (error) {
+    plan.ys?.dispose();
+    throw error;
+  }
+}
+
+/** A batch of tensors from `source.next()` as tail inputs; the images are disposed here. */
+async function fromTensors(runner: SplitModelRunner, source: BatchSource): Promise<TailBatch> {
+  const batch = await source.next();
+  try {
+    const features = await runner.prefixOutputs(batch.xs, { filepaths: batch.filepaths, deterministic: source.deterministic, preprocessingKey: source.preprocessingKey });
+    return { features, ys: batch.ys, size: batch.xs.shape[0] as number, filepaths: batch.filepaths };
+  } catch (error) {
+    batch.ys?.dispose();
+    throw error;
+  } finally {
+    batch.xs.dispose();
+  }
+}
+
+/**
+ * Draws the next batch of `source` and computes its tail inputs through `runner` (see the module
+ * comment): from pixels when the source has a `planner`, else from its tensors.
+ *
+ * @param runner - from `createSplitModelRunner` (its engine decides whether a cache is consulted)
+ * @param source - the batches; same stream position and epoch semantics as `source.next()`
+ * @returns a {@link TailBatch}; the caller disposes `features` and `ys`
+ * @throws TrainingError when the engine returns the wrong number of tensors; whatever decoding throws
+ * @example
+ * const { features, ys, size } = await nextTailBatch(runner, valGen);
+ * try { ... runner.tail(features, false) ... } finally { tf.dispose([...features, ...(ys ? [ys] : [])]); }
+ */
+export function nextTailBatch(runner: SplitModelRunner, source: BatchSource): Promise<TailBatch> {
+  const planner = source.planner ?? null;
+  return planner === null ? fromTensors(runner, source) : fromPlan(runner, planner);
+}
+
+/**
+ * Tail batches of a source, started ahead: up to `depth` calls of {@link nextTailBatch} are in
+ * flight at once (never more than `total` in all), so the next batches' decoding and frozen prefix
+ * (ONNX Runtime in its worker thread) proceed while the caller runs the tail of the current one,
+ * and ONNX Runtime finds the next batch queued the moment it finishes one.
+ *
+ * Batches are handed out in stream order. Those started and never taken (the caller stopped early
+ * or failed) are freed by `dispose()`.
+ */
+export class TailBatchQueue {
+  private readonly ahead: Prefetcher<Promise<TailBatch>>;
+
+  /**
+   * Starts the first batches at once.
+   *
+   * @param runner - from `createSplitModelRunner`
+   * @param source - the batches, drawn in order with `nextTailBatch`
+   * @param total - batches that will be taken (no batch beyond them is drawn from `source`)
+   * @param depth - batches in flight, ≥ 1. Default 2.
+   */
+  constructor(runner: SplitModelRunner, source: BatchSource, total: number, depth = 2) {
+    this.ahead = new Prefetcher({
+      depth,
+      limit: total,
+      make: () => {
+        const batch = nextTailBatch(runner, source);
+        batch.catch(() => undefined); // surfaces when taken; must not be an unhandled rejection meanwhile
+        return batch;
+      },
+      // A batch nobody asked for: freed when it arrives; a failed one is ignored.
+      release: (batch) => batch.then((b) => tf.dispose([...(b.ys ? [b.ys] : []), ...b.features]), () => undefined),
+    });
+    this.ahead.fill();
+  }
+
+  /**
+   * The next batch (the caller disposes its `features` and `ys`); starts another one behind it,
+   * then yields once to the event loop so that it reaches the prefix engine before the caller
+   * occupies this thread with the tail.
+   *
+   * @throws Error (internal: the training loops take each batch once) when all `total` batches were
+   *   taken; whatever drawing the batch threw
+   */
+  async next(): Promise<TailBatch> {
+    const batch = this.ahead.take();
+    try {
+      return await batch;
+    } finally {
+      this.ahead.fill();
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+
+  /**
+   * Frees the batches started and not taken, waiting for those still in flight.
+   *
+   * @returns once their tensors are disposed
+   */
+  dispose(): Promise<void> {
+    return this.ahead.dispose();
+  }
+}
