@@ -158,3 +158,45 @@ export class TailBatchQueue {
     return this.ahead.dispose();
   }
 }
+
+/** The steps of a loop over tail batches, for {@link forEachTailBatch}. */
+export interface TailBatchLoop {
+  /** Before a batch is taken (a callback's `on...BatchBegin`). */
+  before?(step: number): Promise<void>;
+  /** Uses the batch; its tensors are disposed right after (whatever happens). */
+  each(batch: TailBatch, step: number): Promise<void>;
+  /** After the batch's tensors are disposed (`on...BatchEnd`); true stops the loop. */
+  after?(step: number): Promise<boolean | void>;
+}
+
+/**
+ * Runs `loop` over `steps` tail batches of `source` in stream order, the next ones started ahead
+ * ({@link TailBatchQueue}). Each batch's `features` and `ys` are disposed after `loop.each`, and
+ * batches started and not taken (the loop stopped or failed) are freed before this returns.
+ *
+ * @param runner - from `createSplitModelRunner`
+ * @param source - the batches
+ * @param steps - batches to take, at most
+ * @param loop - see {@link TailBatchLoop}
+ * @returns once the loop has ended and nothing it started is left
+ * @throws whatever drawing a batch or `loop` throws
+ * @example
+ * await forEachTailBatch(runner, valGen, valGen.length, { each: async (b) => { ... runner.tail(b.features, false) ... } });
+ */
+export async function forEachTailBatch(runner: SplitModelRunner, source: BatchSource, steps: number, loop: TailBatchLoop): Promise<void> {
+  const queue = new TailBatchQueue(runner, source, steps);
+  try {
+    for (let step = 0; step < steps; step++) {
+      await loop.before?.(step);
+      const batch = await queue.next();
+      try {
+        await loop.each(batch, step);
+      } finally {
+        tf.dispose([...(batch.ys ? [batch.ys] : []), ...batch.features]);
+      }
+      if ((await loop.after?.(step)) === true) break;
+    }
+  } finally {
+    await queue.dispose();
+  }
+}

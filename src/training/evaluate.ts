@@ -9,7 +9,7 @@ import { checkSourceClasses, resolveCompileArgs, runEvaluation, trainedClassName
 import { createSplitModelRunner } from './split-model-runner';
 import { splitFrozenPrefix } from './prefix';
 import { autoPrefixEngine } from '../acceleration/auto-engine';
-import { TailBatchQueue } from './batch-stage';
+import { forEachTailBatch } from './batch-stage';
 import type { BatchSource, Logs, PrefixEngine } from './types';
 import { checkInteger } from '../util/validate';
 
@@ -115,36 +115,26 @@ export async function predictIterator(model: tf.LayersModel, source: BatchSource
   source.reset?.();
   // Batches ahead: the next ones' decoding and frozen prefix (ONNX Runtime runs in a worker
   // thread) proceed while this one's tail runs and its probabilities are read back.
-  const queue = new TailBatchQueue(runner, source, steps);
-  try {
-    for (let step = 0; step < steps; step++) {
-      const batch = await queue.next();
-      const feats = batch.features;
-      try {
-        const probs = tf.tidy(() => runner.tail(feats, false));
-        const rows = (await probs.array()) as number[][] | number[];
-        probs.dispose();
-        for (const row of rows) probabilities.push(Array.isArray(row) ? row : [row]);
-        const n = batch.size;
-        for (let i = 0; i < n; i++) filepaths.push(batch.filepaths?.[i] ?? '');
-        if (batch.ys) {
-          let l = labelsOf(batch.ys);
-          if (args.labelMap) {
-            const map = args.labelMap;
-            l = l.map((v) => {
-              if (!(v in map)) throw new TrainingError(`Label ${v} has no entry in labelMap (length ${map.length}); give one training index per source class.`);
-              return map[v];
-            });
-          }
-          labels = (labels ?? []).concat(l);
+  await forEachTailBatch(runner, source, steps, {
+    async each(batch) {
+      const probs = tf.tidy(() => runner.tail(batch.features, false));
+      const rows = (await probs.array()) as number[][] | number[];
+      probs.dispose();
+      for (const row of rows) probabilities.push(Array.isArray(row) ? row : [row]);
+      for (let i = 0; i < batch.size; i++) filepaths.push(batch.filepaths?.[i] ?? '');
+      if (batch.ys) {
+        let l = labelsOf(batch.ys);
+        if (args.labelMap) {
+          const map = args.labelMap;
+          l = l.map((v) => {
+            if (!(v in map)) throw new TrainingError(`Label ${v} has no entry in labelMap (length ${map.length}); give one training index per source class.`);
+            return map[v];
+          });
         }
-      } finally {
-        tf.dispose([...(batch.ys ? [batch.ys] : []), ...feats]);
+        labels = (labels ?? []).concat(l);
       }
-    }
-  } finally {
-    await queue.dispose(); // batches started ahead and not consumed (an error stopped the loop)
-  }
+    },
+  });
   const predictions = probabilities.map((row) => (row.length === 1 ? (row[0] > 0.5 ? 1 : 0) : row.indexOf(Math.max(...row))));
   return { probabilities, predictions, labels, filepaths };
 }

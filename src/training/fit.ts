@@ -10,7 +10,7 @@ import { History } from './callbacks/history';
 import { ProgbarLogger } from './callbacks/progbar-logger';
 import { TrainingError } from './errors';
 import { resolveLoss, resolveMetrics, type ResolvedFn, type SampleFn } from './losses';
-import { TailBatchQueue } from './batch-stage';
+import { forEachTailBatch } from './batch-stage';
 import { createSplitModelRunner, type SplitModelRunner } from './split-model-runner';
 import { splitFrozenPrefix } from './prefix';
 import { autoPrefixEngine } from '../acceleration/auto-engine';
@@ -123,6 +123,13 @@ export class RunningMeans {
     for (const [k, v] of Object.entries(values)) this.sums.set(k, (this.sums.get(k) ?? 0) + v * batchSize);
     this.count += batchSize;
   }
+  /** Adds one batch's scalars: the loss, then each metric, in that order. */
+  async addScalars(values: tf.Tensor[], loss: ResolvedFn, metrics: ResolvedFn[], batchSize: number): Promise<void> {
+    const numbers = await Promise.all(values.map((v) => v.data()));
+    const record: Record<string, number> = { [loss.name]: numbers[0][0] };
+    metrics.forEach((m, i) => (record[m.name] = numbers[i + 1][0]));
+    this.add(record, batchSize);
+  }
   result(): Logs {
     const out: Logs = {};
     for (const [k, s] of this.sums) out[k] = this.count > 0 ? s / this.count : NaN;
@@ -143,32 +150,23 @@ export async function runEvaluation(runner: SplitModelRunner, source: BatchSourc
   source.reset?.();
   const means = new RunningMeans();
   await callHook(callbacks, 'onTestBegin');
-  const queue = new TailBatchQueue(runner, source, steps);
-  try {
-    for (let step = 0; step < steps; step++) {
-      await callHook(callbacks, 'onTestBatchBegin', step);
-      const batch = await queue.next();
-      const feats = batch.features;
+  await forEachTailBatch(runner, source, steps, {
+    before: (step) => callHook(callbacks, 'onTestBatchBegin', step),
+    async each(batch) {
+      const ys = batch.ys;
+      if (!ys) throw new TrainingError('Expected batches with targets (ys) for evaluation, but the source yielded none. Use classMode "categorical"/"sparse"/"binary".');
+      const values = tf.tidy(() => {
+        const out = runner.tail(batch.features, false);
+        return [meanOf(loss.fn(ys, out)), ...metrics.map((m) => meanOf(m.fn(ys, out)))];
+      });
       try {
-        if (!batch.ys) throw new TrainingError('Expected batches with targets (ys) for evaluation, but the source yielded none. Use classMode "categorical"/"sparse"/"binary".');
-        const ys = batch.ys;
-        const values = tf.tidy(() => {
-          const out = runner.tail(feats, false);
-          return [meanOf(loss.fn(ys, out)), ...metrics.map((m) => meanOf(m.fn(ys, out)))];
-        });
-        const numbers = await Promise.all(values.map((v) => v.data()));
-        tf.dispose(values);
-        const record: Record<string, number> = { [loss.name]: numbers[0][0] };
-        metrics.forEach((m, i) => (record[m.name] = numbers[i + 1][0]));
-        means.add(record, batch.size);
+        await means.addScalars(values, loss, metrics, batch.size);
       } finally {
-        tf.dispose([...(batch.ys ? [batch.ys] : []), ...feats]);
+        tf.dispose(values);
       }
-      await callHook(callbacks, 'onTestBatchEnd', step, means.result());
-    }
-  } finally {
-    await queue.dispose();
-  }
+    },
+    after: (step) => callHook(callbacks, 'onTestBatchEnd', step, means.result()),
+  });
   const logs = means.result();
   await callHook(callbacks, 'onTestEnd', logs);
   return logs;
@@ -277,36 +275,30 @@ export async function fit(model: tf.LayersModel, x: BatchSource, args: FitArgs =
       x.setEpoch?.(epoch, steps);
       // The next batch's decoding and frozen prefix run while this one's tail trains (never past
       // the epoch's end, so the source's epochs stay where setEpoch puts them).
-      const queue = new TailBatchQueue(runner, x, steps);
-      try {
-        for (let step = 0; step < steps; step++) {
-          await callHook(ordered, 'onTrainBatchBegin', step);
-          const batch = await queue.next();
-          const feats = batch.features;
+      await forEachTailBatch(runner, x, steps, {
+        before: (step) => callHook(ordered, 'onTrainBatchBegin', step),
+        async each(batch, step) {
+          const ys = batch.ys;
+          if (!ys) throw new TrainingError('Expected training batches with targets (ys), but the source yielded none. Use classMode "categorical"/"sparse"/"binary".');
+          dropouts.forEach((l, i) => (l.seed = deriveSeed(deriveSeed(seed as number, epoch * steps + step), i)));
           const kept: tf.Tensor[] = [];
           try {
-            const ys = batch.ys;
-            if (!ys) throw new TrainingError('Expected training batches with targets (ys), but the source yielded none. Use classMode "categorical"/"sparse"/"binary".');
-            dropouts.forEach((l, i) => (l.seed = deriveSeed(deriveSeed(seed as number, epoch * steps + step), i)));
             const lossValue = optimizer.minimize(() => {
-              const out = runner.tail(feats, true);
+              const out = runner.tail(batch.features, true);
               for (const m of metrics) kept.push(tf.keep(meanOf(m.fn(ys, out))));
               return meanOf(loss.fn(ys, out));
             }, true, varList) as tf.Scalar;
             kept.unshift(lossValue);
-            const numbers = await Promise.all(kept.map((t) => t.data()));
-            const record: Record<string, number> = { [loss.name]: numbers[0][0] };
-            metrics.forEach((m, i) => (record[m.name] = numbers[i + 1][0]));
-            means.add(record, batch.size);
+            await means.addScalars(kept, loss, metrics, batch.size);
           } finally {
-            tf.dispose([...(batch.ys ? [batch.ys] : []), ...feats, ...kept]);
+            tf.dispose(kept);
           }
+        },
+        async after(step) {
           await callHook(ordered, 'onTrainBatchEnd', step, means.result());
-          if (ctx.stopTraining) break;
-        }
-      } finally {
-        await queue.dispose();
-      }
+          return ctx.stopTraining;
+        },
+      });
       const epochLogs: Logs = means.result();
       if (validationData && validationSteps !== undefined) {
         const valLogs = await runEvaluation(runner, validationData, validationSteps, loss, metrics, ordered);
