@@ -84,18 +84,24 @@ const MAX_DEFAULT_WORKERS = 8;
 
 /** {@link FlowFromDirectoryArgs} checked, with every default filled in. */
 export interface ResolvedFlowArgs {
+  /** How every image is loaded (`targetSize` set). */
   load: ResolvedLoadOptions & { targetSize: [number, number] };
+  /** Class subfolders in label order, or null for every subfolder. */
   classes: string[] | null;
   classMode: ClassMode;
   batchSize: number;
   shuffle: boolean;
+  /** The seed (a random one when none was given). */
   seed: number;
   followLinks: boolean;
   subset: 'training' | 'validation' | null;
   /** `[from, to)` fraction of each class kept for `subset`, or null for all. */
   split: [number, number] | null;
+  /** Batches decoded ahead. */
   prefetch: number;
+  /** Worker threads (0: this thread). */
   workers: number;
+  /** Print `Found N images belonging to K classes.` */
   verbose: boolean;
 }
 
