@@ -6,7 +6,12 @@
 //            on the backend initBackend() picks — the baseline (a);
 //   onnx     the same step with the default engine (frozen prefix on ONNX Runtime) — (b); also checks
 //            the prefix outputs against TF.js at full size;
-//   torch    the same model and freezing in PyTorch (Debian python3-torch), when importable — (c);
+//   torch    the same model and freezing in PyTorch (Debian python3-torch), when importable — (c):
+//            bench/walkthrough.py step (Keras's last-15-layers freezing mapped onto torchvision's
+//            Mixed_7c; 1,708,676 trainable parameters on both sides), 2 threads, channels-last;
+//   peak     the physical limit: the machine's fp32 matmul peak (ONNX Runtime Gemm here, torch.mm in
+//            walkthrough.py) and the model's FLOPs per image (bench/limits.ts), so every rate also
+//            reads as GFLOP/s and as a fraction of that peak;
 //   predict  predictIterator over a folder of PNGs (decoding included, cold cache) vs raw ONNX Runtime
 //            running the whole model on in-memory tensors (every session warmed alike; rounds
 //            interleaved, medians), and a validation epoch (evaluate) cold vs warm feature cache,
@@ -34,6 +39,8 @@ import { makeNoiseImageFolder } from './noise-folder';
 import { chestCtPhantom } from '../src/data/phantom';
 import { Callback } from '../src/training/callbacks/callback';
 import { envInt } from './env';
+import { gflop, modelFlops, ofPeak, ortMatmulPeak, type ModelFlops } from './limits';
+import { parseResult, runTorch, TORCH_MISSING, torchAvailable } from './torch-peer';
 
 const BATCH = envInt('BENCH_BATCH', 32);
 const STEPS = envInt('BENCH_STEPS', 3);
@@ -227,42 +234,19 @@ async function epochPhase(withCache: boolean): Promise<void> {
   }
 }
 
-const TORCH_SCRIPT = String.raw`
-import json, os, resource, sys, time, torch, torchvision
-torch.set_num_threads(len(os.sched_getaffinity(0)))
-batch, steps, size = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
-torch.manual_seed(0)
-base = torchvision.models.inception_v3(weights=None, aux_logits=False, init_weights=False)
-base.fc = torch.nn.Identity()
-children = [m for m in base.modules() if len(list(m.children())) == 0 and any(True for _ in m.parameters())]
-for m in children[:-15]:
-    for p in m.parameters(): p.requires_grad = False
-head = torch.nn.Sequential(torch.nn.Linear(2048, 512), torch.nn.ReLU(), torch.nn.Dropout(0.3), torch.nn.Linear(512, 512), torch.nn.ReLU(), torch.nn.Dropout(0.3), torch.nn.Linear(512, 4))
-model = torch.nn.Sequential(base, head)
-model.train()
-for m in children[:-15]: m.eval()
-opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=1e-4)
-x = torch.rand(batch, 3, size, size); y = torch.randint(0, 4, (batch,))
-# channels-last is PyTorch's faster layout for convolutions on CPU: the strongest baseline.
-model = model.to(memory_format=torch.channels_last); x = x.contiguous(memory_format=torch.channels_last)
-def step():
-    opt.zero_grad(); loss = torch.nn.functional.cross_entropy(model(x), y); loss.backward(); opt.step()
-step()
-t = time.perf_counter()
-for _ in range(steps): step()
-dt = time.perf_counter() - t
-print('RESULT ' + json.dumps({'phase': 'torch', 'backend': 'PyTorch %s CPU (%d threads, channels-last)' % (torch.__version__, torch.get_num_threads()), 'imgPerS': batch * steps / dt, 'peakRssMiB': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024}))
-`;
 
-function child(args: string[], cmd = process.execPath): Result | string {
-  // OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE are set on these machines for old OpenBLAS builds and slow a
-  // current one down: the PyTorch baseline runs without them (the TF.js and ONNX phases ignore them).
-  const env = { ...process.env };
-  if (cmd !== process.execPath) { delete env.OPENBLAS_CORETYPE; delete env.OPENBLAS_L2_SIZE; }
-  const res = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 1 << 26, env });
-  const line = `${res.stdout ?? ''}`.split('\n').find((l) => l.startsWith('RESULT '));
-  if (line === undefined) return `failed (exit ${res.status ?? res.signal}): ${`${res.stderr ?? ''}`.trim().split('\n').slice(-3).join(' | ')}`;
-  return JSON.parse(line.slice(7)) as Result;
+function child(args: string[]): Result | string {
+  const res = spawnSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 1 << 26 });
+  return parseResult(`${res.stdout ?? ''}`, `${res.stderr ?? ''}`, res.status, res.signal) as Result | string;
+}
+
+/** The machine's fp32 matmul peak on ONNX Runtime and the walkthrough model's FLOPs per image (bench/limits.ts). */
+async function peakPhase(): Promise<void> {
+  await initBackend({ quiet: true });
+  const peak = await ortMatmulPeak();
+  const model = await walkthrough();
+  const flops = modelFlops(model, splitFrozenPrefix(model).prefixLayerCount);
+  emit({ phase: 'peak', backend: peak.backend, peakGflops: peak.peakGflops, gflops: JSON.stringify(peak.gflops), flops: JSON.stringify(flops) });
 }
 
 async function main(): Promise<void> {
@@ -270,17 +254,30 @@ async function main(): Promise<void> {
   if (phase === 'tfjs' || phase === 'onnx') return trainPhase(phase === 'onnx');
   if (phase === 'predict') return predictPhase();
   if (phase === 'epoch-cache' || phase === 'epoch-nocache') return epochPhase(phase === 'epoch-cache');
+  if (phase === 'peak') return peakPhase();
   const f = (v: unknown, d = 2) => (typeof v === 'number' ? v.toFixed(d) : String(v));
   console.log(`accelerate bench: ${SIZE}x${SIZE}, batch ${BATCH}, ${STEPS} timed train steps after 1 warm-up, ${IMAGES} images for prediction; ${os.availableParallelism()} cores, load ${os.loadavg()[0]?.toFixed(1)}`);
+  // The physical limit, measured in this run: fp32 matmul peak (ONNX Runtime Gemm, torch.mm) and the model's FLOPs per image.
+  const pk = child([__filename, 'peak']);
+  const torchOk = torchAvailable();
+  const torchPeak = torchOk ? runTorch(['peak']) : TORCH_MISSING;
+  const peak = Math.max(typeof pk === 'string' ? 0 : (pk.peakGflops as number), typeof torchPeak === 'string' ? 0 : (torchPeak.peakGflops as number));
+  const flops = typeof pk === 'string' ? undefined : (JSON.parse(pk.flops as string) as ModelFlops);
+  if (typeof pk === 'string') console.log(`matmul peak: ${pk}`);
+  else {
+    console.log(`matmul peak (fp32, 2 threads): ONNX Runtime Gemm ${f(pk.peakGflops, 1)} GFLOP/s ${pk.gflops}; torch.mm ${typeof torchPeak === 'string' ? torchPeak : `${f(torchPeak.peakGflops, 1)} GFLOP/s`}; limit used: ${f(peak, 1)} GFLOP/s`);
+    const fl = flops as ModelFlops;
+    console.log(`FLOPs per image: forward ${gflop(fl.forward)} (frozen prefix ${gflop(fl.prefix.forward)}, tail ${gflop(fl.tail.forward)}); train step ${gflop(fl.train)} (tail backward ${gflop(fl.tail.backward)}) → limit ${f((peak * 1e9) / fl.train, 1)} img/s training, ${f((peak * 1e9) / fl.forward, 1)} img/s prediction`);
+  }
+  const ofLimit = (imgPerS: number, perImage: number): string => (flops && peak > 0 ? `; ${ofPeak(imgPerS, perImage, peak)}` : '');
   const a = child([__filename, 'tfjs']);
   const b = child([__filename, 'onnx']);
-  const torchOk = spawnSync('/usr/bin/python3', ['-c', 'import torch, torchvision'], { encoding: 'utf8' }).status === 0;
-  const c = torchOk ? child(['-c', TORCH_SCRIPT, String(BATCH), String(STEPS), String(SIZE)], '/usr/bin/python3') : 'skipped: /usr/bin/python3 cannot import torch, torchvision (apt-get install python3-torch python3-torchvision: 236 packages, libtorch alone 131 MB installed)';
+  const c = torchOk ? runTorch(['step', '--batch', String(BATCH), '--steps', String(STEPS), '--size', String(SIZE)]) as Result | string : TORCH_MISSING;
   const base = typeof a === 'string' ? undefined : (a.imgPerS as number);
   const row = (name: string, r: Result | string) => {
     if (typeof r === 'string') return console.log(`${name.padEnd(34)} ${r}`);
     const ratio = base ? ` (${f((r.imgPerS as number) / base)}× TF.js)` : '';
-    console.log(`${name.padEnd(34)} ${f(r.imgPerS)} img/s${ratio}, peak RSS ${r.peakRssMiB} MiB — ${r.backend}${r.warmupS !== undefined ? `, warm-up step ${f(r.warmupS, 1)} s` : ''}`);
+    console.log(`${name.padEnd(34)} ${f(r.imgPerS)} img/s${ratio}${ofLimit(r.imgPerS as number, flops?.train ?? 0)}, peak RSS ${r.peakRssMiB} MiB — ${r.backend}${r.warmupS !== undefined ? `, warm-up step ${f(r.warmupS, 1)} s` : ''}`);
   };
   row('(a) train step, pure TF.js', a);
   row('(b) train step, prefix on ONNX RT', b);
@@ -292,8 +289,9 @@ async function main(): Promise<void> {
     return;
   }
   const raw = Math.max(p.rawWhole8ImgPerS as number, p.rawWholeBatchImgPerS as number);
-  console.log(`raw ONNX Runtime, in-memory ${BATCH}-image batches (medians of ${p.rounds}): whole model ${f(p.rawWhole8ImgPerS)} img/s in chunks of 8, ${f(p.rawWholeBatchImgPerS)} img/s in one call; frozen prefix alone ${f(p.rawPrefixImgPerS)} img/s`);
-  console.log(`predictIterator over ${IMAGES} PNGs   ${f(p.predictImgPerS)} img/s (median of ${p.rounds}, cache cleared each time) = ${f((p.predictImgPerS as number) / raw)}× the faster raw whole model, ${f((p.predictImgPerS as number) / (p.rawPrefixImgPerS as number))}× the raw prefix; first call of the process ${f(p.predictFirstImgPerS)} img/s (${f((p.predictFirstImgPerS as number) / raw)}×); peak RSS ${p.peakRssMiB} MiB`);
+  console.log(`raw ONNX Runtime, in-memory ${BATCH}-image batches (medians of ${p.rounds}): whole model ${f(p.rawWhole8ImgPerS)} img/s in chunks of 8, ${f(p.rawWholeBatchImgPerS)} img/s in one call${ofLimit(raw, flops?.forward ?? 0)}; frozen prefix alone ${f(p.rawPrefixImgPerS)} img/s${ofLimit(p.rawPrefixImgPerS as number, flops?.prefix.forward ?? 0)}`);
+  if (typeof b !== 'string') console.log(`    train step (b) ÷ raw frozen prefix on the same batches: ${f((b.imgPerS as number) / (p.rawPrefixImgPerS as number))}×${typeof c === 'string' ? '' : `; (b) ÷ PyTorch (c): ${f((b.imgPerS as number) / (c.imgPerS as number))}×`}`);
+  console.log(`predictIterator over ${IMAGES} PNGs   ${f(p.predictImgPerS)} img/s (median of ${p.rounds}, cache cleared each time) = ${f((p.predictImgPerS as number) / raw)}× the faster raw whole model, ${f((p.predictImgPerS as number) / (p.rawPrefixImgPerS as number))}× the raw prefix${ofLimit(p.predictImgPerS as number, flops?.forward ?? 0)}; first call of the process ${f(p.predictFirstImgPerS)} img/s (${f((p.predictFirstImgPerS as number) / raw)}×); peak RSS ${p.peakRssMiB} MiB`);
   console.log(`validation epoch (${IMAGES} images)  cold cache ${f(p.valColdS)} s, warm cache ${f(p.valWarmS)} s (${f((p.valColdS as number) / (p.valWarmS as number), 1)}× faster), pure TF.js ${f(p.valTfjsS)} s`);
   console.log(`    cache: ${p.cache}`);
   if (process.env.BENCH_EPOCHS === '0') return;
