@@ -6,22 +6,13 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { TransferlabError } from '../util/errors';
+import type { LesionBox } from './phantom-render';
 
 /** File name of the lesions file inside the phantom's `Data/` folder. */
 export const PHANTOM_LESIONS_FILE = 'lesions.json';
 
-/** A lesion's box in the stored image's pixels: `x0 ≤ x < x1`, `y0 ≤ y < y1` (see `LesionBox`). */
-export interface PhantomLesionBox {
-  /** Centre of the main blob. */
-  x: number;
-  y: number;
-  /** Radius of the main blob. */
-  radius: number;
-  x0: number;
-  y0: number;
-  x1: number;
-  y1: number;
-}
+/** A lesion's box in the stored image's pixels, as the renderer reports it (see `LesionBox`). */
+export type PhantomLesionBox = LesionBox;
 
 /** One image of the lesions file. */
 export interface PhantomLesionEntry {
