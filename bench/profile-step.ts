@@ -22,6 +22,7 @@
 //
 // Usage: npx tsc -p tsconfig.test.json && node .build/bench/profile-step.js [--steps 8]
 //        [--repeat 2] [--data <folder with train/ and test/>] [--json out.json]
+//        node .build/bench/profile-step.js --from-json out.json   (prints the tables of saved runs)
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as inspector from 'node:inspector';
@@ -617,6 +618,11 @@ async function child(dataRoot: string, timedSteps: number): Promise<void> {
 
 type R = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
+/** A number for the tables: `n/a` where a stage was not seen (null after JSON). */
+function num(v: number | null | undefined, d = 1): string {
+  return typeof v === 'number' && Number.isFinite(v) ? v.toFixed(d) : 'n/a';
+}
+
 function spread(values: number[]): string {
   const ok = values.filter((v) => Number.isFinite(v));
   if (ok.length < 2) return '';
@@ -628,7 +634,8 @@ function table(title: string, rows: Array<[string, number[]]>, unit = 'ms/batch'
   console.log(`\n${title}${note ? ` (${note})` : ''}`);
   console.log(`| stage | ${unit} (median of runs) | runs |\n|---|---:|---|`);
   for (const [name, values] of rows) {
-    console.log(`| ${name} | ${median(values).toFixed(1)}${spread(values)} | ${values.map((v) => v.toFixed(1)).join(', ')} |`);
+    const ok = values.filter((v) => typeof v === 'number' && Number.isFinite(v));
+    console.log(`| ${name} | ${num(median(ok))}${spread(ok)} | ${values.map((v) => num(v)).join(', ')} |`);
   }
 }
 
@@ -653,15 +660,17 @@ async function parent(): Promise<void> {
   let dataRoot = argValue('--data');
   let tmp: string | undefined;
   console.log(`profile-step: ${SIZE}×${SIZE}, batch ${BATCH}, ${steps} timed steps, ${repeat} runs; ${os.availableParallelism()} cores (${os.cpus()[0]?.model ?? '?'}), load ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}, ${new Date().toISOString()}`);
-  if (dataRoot === undefined) {
+  if (dataRoot === undefined && argValue('--from-json') === undefined) {
     tmp = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'transferlab-profile-'));
     const data = await chestCtPhantom({ dest: tmp, zip: false, seed: SEED, quiet: true, splits: ['train', 'test'] });
     dataRoot = data.root;
   }
   const runs: R[] = [];
+  const from = argValue('--from-json');
+  if (from !== undefined) runs.push(...(JSON.parse(fs.readFileSync(from, 'utf8')) as R[]));
   try {
-    for (let k = 0; k < repeat; k++) {
-      const res = spawnSync(process.execPath, ['-r', path.join(__dirname, 'probe-worker.js'), __filename, 'child', '--data', dataRoot, '--steps', String(steps)], { encoding: 'utf8', maxBuffer: 1 << 26 });
+    for (let k = 0; from === undefined && k < repeat; k++) {
+      const res = spawnSync(process.execPath, ['-r', path.join(__dirname, 'probe-worker.js'), __filename, 'child', '--data', dataRoot as string, '--steps', String(steps)], { encoding: 'utf8', maxBuffer: 1 << 26 });
       const line = `${res.stdout ?? ''}`.split('\n').find((l) => l.startsWith('RESULT '));
       if (line === undefined) {
         console.log(`run ${k + 1} failed (exit ${res.status ?? res.signal}): ${`${res.stderr ?? ''}`.trim().split('\n').slice(-5).join(' | ')}`);
@@ -717,7 +726,7 @@ async function parent(): Promise<void> {
   for (const k of isoKeys) {
     const w = per((r) => r.isolated[k]?.wallMs ?? NaN);
     const c = per((r) => r.isolated[k]?.cpuMs ?? NaN);
-    console.log(`| ${k} | ${median(w).toFixed(1)}${spread(w)} | ${median(c).toFixed(1)} | ${w.map((v) => v.toFixed(1)).join(', ')} |`);
+    console.log(`| ${k} | ${num(median(w))}${spread(w)} | ${num(median(c))} | ${w.map((v) => num(v)).join(', ')} |`);
   }
   for (const [title, key] of [['tail forward', 'forwardOps'], ['tail forward + backward', 'gradOps'], ['Adam update', 'updateOps']] as const) {
     const ops = keysOf(runs, (r) => r[key]).map((op) => ({ op, ms: per((r) => r[key][op]?.ms ?? 0), n: (r0[key][op]?.n ?? 0) as number }));
