@@ -5,8 +5,7 @@
  * Loading it back and classifying a single image file needs nothing else.
  */
 import * as tf from '@tensorflow/tfjs';
-import { loadImage } from '../preprocessing/image-io';
-import { COLOR_MODES, type ColorMode } from '../preprocessing/image-io';
+import { COLOR_MODES, loadImage, type ColorMode } from '../preprocessing/image-io';
 import { INTERPOLATIONS, type Interpolation } from '../preprocessing/resize';
 import { checkInteger, checkNumber, checkOneOf, invalidParameterError } from '../util/validate';
 import { CheckpointError } from './errors';
