@@ -4,14 +4,10 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { textOf, type Cell, type Output } from '../support/notebook-output';
 
 const root = path.resolve(__dirname, '..', '..', '..');
 const notebook = path.join(root, 'notebooks', '03-where-does-it-look.ipynb');
-
-interface Output { output_type: string; name?: string; text?: string | string[]; data?: Record<string, unknown> }
-interface Cell { cell_type: string; outputs?: Output[]; execution_count?: number | null }
-
-const textOf = (o: Output): string => [o.text ?? ''].flat().join('');
 
 test('notebook 03 trains three models, scores their Grad-CAM maps against the phantom lesion boxes, saves and reloads the fine-tuned one', { timeout: 600_000 }, () => {
   const out = fs.mkdtempSync(path.join(os.tmpdir(), 'explain-nb-'));

@@ -4,14 +4,10 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { textOf, type Cell, type Output } from '../support/notebook-output';
 
 const root = path.resolve(__dirname, '..', '..', '..');
 const notebook = path.join(root, 'notebooks', '01-transfer-learning-chest-ct.ipynb');
-
-interface Output { output_type: string; name?: string; text?: string | string[]; data?: Record<string, unknown> }
-interface Cell { cell_type: string; source: string | string[]; outputs?: Output[]; execution_count?: number | null; metadata?: { tags?: string[] } }
-
-const textOf = (o: Output): string => [o.text ?? ''].flat().join('');
 
 test('the walkthrough runs headless on the embedded phantom and shows what a reader expects', { timeout: 600_000 }, () => {
   const out = fs.mkdtempSync(path.join(os.tmpdir(), 'walkthrough-'));
