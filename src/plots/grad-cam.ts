@@ -3,6 +3,7 @@
  * example superimposes the same way), the true lesion box outlined when known, and the predicted
  * class with its probability as the caption — drawn through the image grid, like the other grids.
  */
+import * as tf from '@tensorflow/tfjs';
 import type { GradCamImages, GradCamResult, HeatmapBox } from '../training/grad-cam';
 import { checkInteger, checkNumber, invalidParameterError } from '../util/validate';
 import { displayImageGrid, gridImageBytes, type GridImage } from './image-grid';
@@ -45,7 +46,7 @@ function imageOf(images: GradCamImages, i: number): GridImage {
     return { data: images.xs.subarray(i * h * w * c, (i + 1) * h * w * c), height: h, width: w, channels: c };
   }
   const [, h, w, c] = images.shape;
-  return { data: images.slice([i, 0, 0, 0], [1, -1, -1, -1]).dataSync() as Float32Array, height: h, width: w, channels: c };
+  return { data: tf.tidy(() => images.slice([i, 0, 0, 0], [1, -1, -1, -1]).dataSync() as Float32Array), height: h, width: w, channels: c };
 }
 
 /**

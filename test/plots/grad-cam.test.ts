@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import sharp from 'sharp';
+import * as tf from '@tensorflow/tfjs';
 import { displayGradCam, gradCamOverlays } from '../../src/plots/grad-cam';
 import type { GradCamResult } from '../../src/training/grad-cam';
 
@@ -37,4 +38,14 @@ test('displayGradCam draws a grid PNG of the overlays', async () => {
   const meta = await sharp(png).metadata();
   assert.equal(meta.format, 'png');
   assert.ok(meta.width! >= 2 * 32 && meta.height! >= 32);
+});
+
+test('gradCamOverlays from a tensor of images leaves no tensor behind', () => {
+  const { images, cam } = fakeCam();
+  const x = tf.tensor4d(images.xs, images.shape);
+  const before = tf.memory().numTensors;
+  const tiles = gradCamOverlays(x, cam);
+  assert.equal(tf.memory().numTensors, before);
+  assert.deepEqual(Array.from(tiles[0].data.slice(0, 3)), Array.from(gradCamOverlays(images, cam)[0].data.slice(0, 3)));
+  x.dispose();
 });
