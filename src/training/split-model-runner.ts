@@ -6,6 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import { splitFrozenPrefix, type FrozenSplit } from './prefix';
 import { TrainingError } from './errors';
 import { makeBatchNormRespectTrainable } from '../layers/batch-normalization';
+import { makeConvGradientsLazy } from '../layers/conv-gradients';
 import type { PrefixEngine, PrefixEngineMeta } from './types';
 
 /** A model prepared for split execution: its split, the engine of its prefix, and how to run each part. */
@@ -48,6 +49,8 @@ export function createSplitModelRunner(model: tf.LayersModel, prefixEngine?: Pre
     throw new TrainingError(`A prefixEngine (${engine.describe()}) was given but model '${model.name}' has no frozen leading layers to run on it. Freeze the base (layer.trainable = false) or drop prefixEngine.`);
   }
   const tailModel = split.tail;
+  // Only the gradients the tape needs (no input gradient for convolutions fed by the cut).
+  makeConvGradientsLazy(tailModel);
   const checkOutputs = (out: tf.Tensor[]): tf.Tensor[] => {
     if (out.length !== tailModel.inputs.length) {
       tf.dispose(out);

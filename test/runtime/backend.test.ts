@@ -70,7 +70,7 @@ console.log('REPORT ' + JSON.stringify({ ...r, gradShape: g.shape, active: tf.ge
   assert.equal(res.report?.name, 'wasm');
   assert.equal(res.report?.threads, 1);
   assert.equal(res.report?.simd, true);
-  assert.deepEqual(res.report?.addedKernels, ['Conv2DBackpropFilter', 'Conv2DBackpropInput']);
+  assert.deepEqual(res.report?.addedKernels, ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'BatchMatMul']);
   assert.deepEqual(res.report?.gradShape, [3, 3, 3, 4]);
   assert.equal(res.report?.active, 'wasm');
 });
@@ -143,6 +143,7 @@ test('an invalid thread count is an error', () => {
 interface ConvCase { name: string; x: number[]; f: number[]; strides: number | [number, number]; pad: 'same' | 'valid' }
 const convCases: ConvCase[] = [
   { name: '1x1 valid stride 1', x: [2, 6, 6, 5], f: [1, 1, 5, 7], strides: 1, pad: 'valid' },
+  { name: '1x1 same stride 1 (many channels in)', x: [3, 5, 5, 40], f: [1, 1, 40, 6], strides: 1, pad: 'same' },
   { name: '1x1 same stride 2', x: [2, 7, 7, 4], f: [1, 1, 4, 3], strides: 2, pad: 'same' },
   { name: '3x3 same stride 1', x: [2, 6, 5, 3], f: [3, 3, 3, 4], strides: 1, pad: 'same' },
   { name: '3x3 valid stride 2', x: [3, 9, 9, 3], f: [3, 3, 3, 5], strides: 2, pad: 'valid' },
@@ -205,6 +206,48 @@ test('the wasm Conv2DBackpropInput kernel matches the cpu backend (stride 1 as a
     const xs = seeded(c.x, 30 + i);
     const fs = seeded(c.f, 40 + i);
     assertClose(await inputGrad('wasm', c, xs, fs), await inputGrad('cpu', c, xs, fs), c.name);
+  }
+});
+
+test('the wasm BatchMatMul with transposed operands matches the cpu backend, whichever operand the plan transposes', async () => {
+  registerWasmTrainingKernels();
+  // [a shape, b shape, transposeA, transposeB]: Dense-gradient shapes where transposing the
+  // operand is cheaper, and ones where transposing the other operand and the result is.
+  const cases: Array<[[number, number], [number, number], boolean, boolean]> = [
+    [[6, 40], [6, 9], true, false], // dW = xᵀ·dy: transposes a
+    [[40, 3], [40, 30], true, false], // (bᵀ·a)ᵀ: transposes b and the result
+    [[6, 9], [40, 9], false, true], // dx = dy·Wᵀ with a big W: (W·dyᵀ)ᵀ
+    [[30, 40], [3, 40], false, true], // transposes b
+    [[7, 5], [4, 7], true, true], // (b·a)ᵀ
+    [[40, 30], [2, 40], true, true],
+    [[5, 7], [7, 4], false, false], // stock kernel
+  ];
+  for (const [i, [as, bs, ta, tb]] of cases.entries()) {
+    const av = seeded(as, 50 + i);
+    const bv = seeded(bs, 60 + i);
+    const product = async (backend: string): Promise<{ shape: number[]; values: Float32Array }> => {
+      await tf.setBackend(backend);
+      return tf.tidy(() => {
+        const c = tf.matMul(tf.tensor2d(av, as), tf.tensor2d(bv, bs), ta, tb);
+        return { shape: c.shape, values: c.dataSync() as Float32Array };
+      });
+    };
+    const expected = await product('cpu');
+    const actual = await product('wasm');
+    assert.deepEqual(actual.shape, expected.shape, `case ${i}`);
+    assertClose(actual.values, expected.values, `case ${i} (${as} ${ta ? 'T' : ''} × ${bs} ${tb ? 'T' : ''})`);
+  }
+  await tf.setBackend('wasm');
+  const a = tf.randomNormal([6, 40]);
+  const b = tf.randomNormal([6, 9]);
+  try {
+    tf.tidy(() => tf.matMul(a, b, true, false).dataSync());
+    const before = tf.memory().numTensors;
+    for (let i = 0; i < 3; i++) tf.tidy(() => tf.matMul(a, b, true, false).dataSync());
+    assert.equal(tf.memory().numTensors, before);
+  } finally {
+    a.dispose();
+    b.dispose();
   }
 });
 

@@ -14,12 +14,20 @@
  *   forward convolution of dy, padded by (f − 1 − pad), with the filter flipped in space and its
  *   channel axes swapped — measured 4–7× faster than the stock kernel at 3×3 and 1×1 on 5×5×2048.
  *   Strided convolutions keep the stock kernel (it is faster there on the shapes measured).
+ * - 1×1 convolutions with stride 1 (the heads of Inception blocks): both gradients are one matrix
+ *   product over the flattened batch, dW = X2ᵀ·dY2 and dX2 = dY2·W2ᵀ (X2 [N·H·W, cin], dY2
+ *   [N·H·W, cout], W2 [cin, cout]), without the transposes and reversal of the general kernels.
+ * - `BatchMatMul` with a transposed operand (every Dense gradient: dW = xᵀ·dy, dx = dy·Wᵀ): the
+ *   stock wasm kernel runs those an order of magnitude slower than the plain product (measured
+ *   here: [32,2048]ᵀ×[32,512] 86 ms against 4 ms after an explicit transpose). Rank-2 products
+ *   with a transposed operand become explicit transposes plus the plain product, transposing
+ *   whichever is smaller: the operand, or (via (A·Bᵀ)ᵀ = B·Aᵀ) the other operand and the result.
  */
 import * as tf from '@tensorflow/tfjs';
 import { checkInteger } from '../../util/validate';
 
 /** Names of the kernels {@link registerWasmTrainingKernels} provides for the 'wasm' backend. */
-export const WASM_TRAINING_KERNELS: readonly string[] = ['Conv2DBackpropFilter', 'Conv2DBackpropInput'];
+export const WASM_TRAINING_KERNELS: readonly string[] = ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'BatchMatMul'];
 
 let im2colByteLimit = 64 * 1024 * 1024;
 
@@ -60,6 +68,13 @@ function asTensor(info: tf.TensorInfo): { tensor: tf.Tensor; owned: boolean } {
   return { tensor: tf.engine().makeTensorFromTensorInfo(info), owned: true };
 }
 
+/** A 1×1 convolution with stride 1, no dilation and no padding: a matrix product per pixel. */
+function isPointwise(info: tf.backend_util.Conv2DInfo): boolean {
+  const p = info.padInfo;
+  return info.filterHeight === 1 && info.filterWidth === 1 && info.strideHeight === 1 && info.strideWidth === 1
+    && info.dilationHeight === 1 && info.dilationWidth === 1 && p.top === 0 && p.bottom === 0 && p.left === 0 && p.right === 0;
+}
+
 /**
  * The filter gradient of a 2-D convolution for one NHWC batch chunk, as one forward convolution
  * (see the file header). Returns dW with shape [fh, fw, cin, cout].
@@ -97,6 +112,10 @@ function conv2dBackpropFilter(args: { inputs: tf.NamedTensorInfoMap; attrs?: tf.
       if (x.dtype !== 'float32') x = tf.cast(x, 'float32');
       if (dy.dtype !== 'float32') dy = tf.cast(dy, 'float32');
       const { inChannels: cin, outChannels: cout, outHeight: oh, outWidth: ow, inHeight: ih, inWidth: iw, padInfo: p } = info;
+      if (isPointwise(info)) {
+        const dw = tf.matMul(tf.reshape(x, [-1, cin]), tf.reshape(dy, [-1, cout]), true, false);
+        return tf.reshape(dw, attrs.filterShape);
+      }
       const bytesPerImage = ((ih + p.top + p.bottom) * (iw + p.left + p.right) * cin + oh * ow * cout) * 4;
       const batch = x.shape[0];
       const chunk = Math.max(1, Math.min(batch, Math.floor(im2colByteLimit / Math.max(1, bytesPerImage))));
@@ -152,6 +171,10 @@ function conv2dBackpropInput(args: { inputs: tf.NamedTensorInfoMap; backend: unk
       const [n, h, w] = attrs.inputShape;
       const [fh, fw, , cout] = filter.shape;
       const info = tf.backend_util.computeConv2DInfo(attrs.inputShape, filter.shape, 1, 1, attrs.pad, attrs.dimRoundingMode, false, 'channelsLast');
+      if (isPointwise(info)) {
+        const cin = attrs.inputShape[3];
+        return tf.reshape(tf.matMul(tf.reshape(dy, [-1, cout]), tf.reshape(filter, [cin, cout]), false, true), attrs.inputShape);
+      }
       const top = fh - 1 - info.padInfo.top;
       const left = fw - 1 - info.padInfo.left;
       const bottom = h + fh - 1 - top - dy.shape[1];
@@ -174,16 +197,71 @@ function conv2dBackpropInput(args: { inputs: tf.NamedTensorInfoMap; backend: unk
   }
 }
 
+/** The stock wasm `BatchMatMul`, which {@link batchMatMul} calls for the plain products. */
+let stockBatchMatMul: tf.KernelFunc | undefined;
+
+/** Elements of a rank-2 shape. */
+const sizeOf = (shape: number[]): number => shape[0] * shape[1];
+
+/**
+ * `BatchMatMul` for the wasm backend: rank-2 products with a transposed operand as explicit
+ * transposes plus the plain product (see the file header), choosing the plan that transposes the
+ * fewest elements. Everything else (no transpose, batched operands, other dtypes) goes to the
+ * stock kernel.
+ */
+function batchMatMul(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): tf.TensorInfo {
+  const { transposeA, transposeB } = args.attrs as unknown as { transposeA: boolean; transposeB: boolean };
+  const aInfo = args.inputs.a as tf.TensorInfo;
+  const bInfo = args.inputs.b as tf.TensorInfo;
+  if ((!transposeA && !transposeB) || aInfo.shape.length !== 2 || bInfo.shape.length !== 2 || aInfo.dtype !== 'float32' || bInfo.dtype !== 'float32') {
+    return stockBatchMatMul!(args as unknown as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
+  }
+  const aIn = asTensor(aInfo);
+  const bIn = asTensor(bInfo);
+  try {
+    return tf.tidy(() => {
+      const a = aIn.tensor as tf.Tensor2D;
+      const b = bIn.tensor as tf.Tensor2D;
+      const m = transposeA ? a.shape[1] : a.shape[0];
+      const n = transposeB ? b.shape[0] : b.shape[1];
+      const result = m * n;
+      if (transposeA && transposeB) {
+        // Aᵀ·Bᵀ = (B·A)ᵀ: one transpose of the result, or one of each operand.
+        return result <= sizeOf(a.shape) + sizeOf(b.shape) ? tf.transpose(tf.matMul(b, a)) : tf.matMul(tf.transpose(a), tf.transpose(b));
+      }
+      if (transposeA) {
+        // Aᵀ·B, or (Bᵀ·A)ᵀ.
+        return sizeOf(a.shape) <= sizeOf(b.shape) + result ? tf.matMul(tf.transpose(a), b) : tf.transpose(tf.matMul(tf.transpose(b), a));
+      }
+      // A·Bᵀ, or (B·Aᵀ)ᵀ.
+      return sizeOf(b.shape) <= sizeOf(a.shape) + result ? tf.matMul(a, tf.transpose(b)) : tf.transpose(tf.matMul(b, tf.transpose(a)));
+    });
+  } finally {
+    if (aIn.owned) aIn.tensor.dispose();
+    if (bIn.owned) bIn.tensor.dispose();
+  }
+}
+
+/** Puts `kernelFunc` in front of the stock wasm kernel `name` (once); returns the stock one, or undefined when absent or already replaced. */
+function replaceStock(name: string, kernelFunc: tf.KernelFunc): tf.KernelFunc | undefined {
+  const stock = tf.getKernel(name, 'wasm');
+  if (stock === undefined || stock.kernelFunc === kernelFunc) return undefined;
+  tf.unregisterKernel(name, 'wasm');
+  tf.registerKernel({ ...stock, kernelFunc });
+  return stock.kernelFunc;
+}
+
 /**
  * Registers the kernels of {@link WASM_TRAINING_KERNELS} for the 'wasm' backend:
  * `Conv2DBackpropFilter` only if no kernel of that name is registered for 'wasm' yet (a later tfjs
- * that ships its own keeps it); `Conv2DBackpropInput` in front of the stock one, which it calls for
- * strided and NCHW convolutions. Safe to call more than once, before or after the wasm backend is
- * initialized.
+ * that ships its own keeps it); `Conv2DBackpropInput` and `BatchMatMul` in front of the stock ones,
+ * which they call for the cases they do not speed up (strided and NCHW convolutions; products
+ * without a transposed operand, batched or non-float32 ones). Safe to call more than once, before
+ * or after the wasm backend is initialized.
  *
  * @returns the names registered by this call (empty when all were in place already)
  * @example
- * registerWasmTrainingKernels(); // ['Conv2DBackpropFilter', 'Conv2DBackpropInput'] on tfjs 4.22
+ * registerWasmTrainingKernels(); // ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'BatchMatMul'] on tfjs 4.22
  * await tf.setBackend('wasm');
  * await model.fit(xs, ys); // Conv2D layers can now be trained on wasm
  */
@@ -197,12 +275,15 @@ export function registerWasmTrainingKernels(): string[] {
     });
     added.push('Conv2DBackpropFilter');
   }
-  const stock = tf.getKernel('Conv2DBackpropInput', 'wasm');
-  if (stock !== undefined && stock.kernelFunc !== (conv2dBackpropInput as unknown as tf.KernelFunc)) {
-    stockConv2dBackpropInput = stock.kernelFunc;
-    tf.unregisterKernel('Conv2DBackpropInput', 'wasm');
-    tf.registerKernel({ ...stock, kernelFunc: conv2dBackpropInput as unknown as tf.KernelFunc });
+  const stockInput = replaceStock('Conv2DBackpropInput', conv2dBackpropInput as unknown as tf.KernelFunc);
+  if (stockInput !== undefined) {
+    stockConv2dBackpropInput = stockInput;
     added.push('Conv2DBackpropInput');
+  }
+  const stockMatMul = replaceStock('BatchMatMul', batchMatMul as unknown as tf.KernelFunc);
+  if (stockMatMul !== undefined) {
+    stockBatchMatMul = stockMatMul;
+    added.push('BatchMatMul');
   }
   return added;
 }
