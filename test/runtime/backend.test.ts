@@ -70,7 +70,7 @@ console.log('REPORT ' + JSON.stringify({ ...r, gradShape: g.shape, active: tf.ge
   assert.equal(res.report?.name, 'wasm');
   assert.equal(res.report?.threads, 1);
   assert.equal(res.report?.simd, true);
-  assert.deepEqual(res.report?.addedKernels, ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'BatchMatMul']);
+  assert.deepEqual(res.report?.addedKernels, ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'BatchMatMul', 'Slice', 'SplitV']);
   assert.deepEqual(res.report?.gradShape, [3, 3, 3, 4]);
   assert.equal(res.report?.active, 'wasm');
 });
@@ -248,6 +248,37 @@ test('the wasm BatchMatMul with transposed operands matches the cpu backend, whi
   } finally {
     a.dispose();
     b.dispose();
+  }
+});
+
+test('the wasm Slice and SplitV copy exactly the cpu backend\'s blocks, for every dtype and axis', async () => {
+  registerWasmTrainingKernels();
+  const shape = [3, 4, 5, 6];
+  const values = Array.from({ length: 360 }, (_, i) => i);
+  const slices: Array<[number[], number[]]> = [
+    [[0, 0, 0, 0], [3, 4, 5, 6]], [[1, 0, 0, 0], [1, 4, 5, 6]], [[0, 1, 0, 0], [3, 2, 5, 6]], [[0, 0, 0, 2], [3, 4, 5, 3]],
+    [[2, 3, 4, 5], [1, 1, 1, 1]], [[1, 1, 2, 1], [2, 2, 3, 4]], [[0, 0, 1, 0], [3, 4, 0, 6]],
+  ];
+  const on = async (backend: string, dtype: 'float32' | 'int32' | 'bool'): Promise<number[][]> => {
+    await tf.setBackend(backend);
+    return tf.tidy(() => {
+      const x = tf.tensor4d(values.map((v) => (dtype === 'bool' ? v % 3 : v)), shape as [number, number, number, number], dtype);
+      const parts = slices.map(([b, s]) => Array.from(tf.slice(x, b, s).dataSync()));
+      for (const axis of [0, 1, 2, 3, -1]) {
+        const sizes = axis === 0 ? [1, 2] : [1, -1];
+        for (const p of tf.split(x, sizes, axis)) parts.push(Array.from(p.dataSync()), p.shape);
+        for (const p of tf.split(tf.slice(x, [0, 1, 0, 0], [3, 2, 5, 6]), 2, 1)) parts.push(Array.from(p.dataSync()));
+      }
+      return parts;
+    });
+  };
+  for (const dtype of ['float32', 'int32', 'bool'] as const) assert.deepEqual(await on('wasm', dtype), await on('cpu', dtype), dtype);
+  await tf.setBackend('wasm');
+  const s = tf.tensor1d(['a', 'b', 'c']);
+  try {
+    assert.deepEqual(tf.tidy(() => tf.slice(s, [1], [2]).arraySync()), ['b', 'c'], 'strings go to the stock kernel');
+  } finally {
+    s.dispose();
   }
 });
 

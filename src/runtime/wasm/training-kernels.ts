@@ -22,12 +22,15 @@
  *   here: [32,2048]ᵀ×[32,512] 86 ms against 4 ms after an explicit transpose). Rank-2 products
  *   with a transposed operand become explicit transposes plus the plain product, transposing
  *   whichever is smaller: the operand, or (via (A·Bᵀ)ᵀ = B·Aᵀ) the other operand and the result.
+ * - `Slice` and `SplitV` (the gradient of every concatenation) from views of the heap instead of a
+ *   copy of the whole input per slice (slice-kernel.ts).
  */
 import * as tf from '@tensorflow/tfjs';
 import { checkInteger } from '../../util/validate';
+import { registerWasmSlicing } from './slice-kernel';
 
 /** Names of the kernels {@link registerWasmTrainingKernels} provides for the 'wasm' backend. */
-export const WASM_TRAINING_KERNELS: readonly string[] = ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'BatchMatMul'];
+export const WASM_TRAINING_KERNELS: readonly string[] = ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'BatchMatMul', 'Slice', 'SplitV'];
 
 let im2colByteLimit = 64 * 1024 * 1024;
 
@@ -256,12 +259,13 @@ function replaceStock(name: string, kernelFunc: tf.KernelFunc): tf.KernelFunc | 
  * `Conv2DBackpropFilter` only if no kernel of that name is registered for 'wasm' yet (a later tfjs
  * that ships its own keeps it); `Conv2DBackpropInput` and `BatchMatMul` in front of the stock ones,
  * which they call for the cases they do not speed up (strided and NCHW convolutions; products
- * without a transposed operand, batched or non-float32 ones). Safe to call more than once, before
+ * without a transposed operand, batched or non-float32 ones), and `Slice`/`SplitV` likewise
+ * (string tensors on the stock ones). Safe to call more than once, before
  * or after the wasm backend is initialized.
  *
  * @returns the names registered by this call (empty when all were in place already)
  * @example
- * registerWasmTrainingKernels(); // ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'BatchMatMul'] on tfjs 4.22
+ * registerWasmTrainingKernels(); // ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'BatchMatMul', 'Slice', 'SplitV'] on tfjs 4.22
  * await tf.setBackend('wasm');
  * await model.fit(xs, ys); // Conv2D layers can now be trained on wasm
  */
@@ -285,5 +289,6 @@ export function registerWasmTrainingKernels(): string[] {
     stockBatchMatMul = stockMatMul;
     added.push('BatchMatMul');
   }
+  added.push(...registerWasmSlicing(replaceStock));
   return added;
 }
