@@ -22,7 +22,9 @@
 // Settings (environment): BENCH_BATCH (default 32, the walkthrough's), BENCH_STEPS timed train
 // steps after one warm-up step (default 3), BENCH_IMAGES images in the folder (default 64),
 // BENCH_ROUNDS interleaved prediction/raw rounds whose medians are reported (default 5),
-// BENCH_SIZE (default 224), BENCH_WORKERS image threads for prediction (default: the iterator's). Weights are random (weights: null): speed does not depend on them.
+// BENCH_SIZE (default 224), BENCH_WORKERS image threads for prediction (default: the iterator's),
+// BENCH_TENSOR_SOURCE=1 (train batches as tensors instead of pixels through the source's planner).
+// Weights are random (weights: null): speed does not depend on them.
 //
 // Run: npx tsc -p tsconfig.test.json && node .build/bench/accelerate.js
 import { spawnSync } from 'node:child_process';
@@ -31,7 +33,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { autoPrefixEngine, createOnnxPrefixEngine, defaultFeatureCache } from '../src/acceleration';
-import { ImageDataGenerator } from '../src/preprocessing';
+import { ImageDataGenerator, type BatchPlanner } from '../src/preprocessing';
 import { initBackend } from '../src/runtime/backend';
 import { evaluate, fit, predictIterator, splitFrozenPrefix, type Batch, type BatchSource, type PrefixEngine } from '../src/training';
 import { walkthroughModel } from '../test/training/walkthrough-model';
@@ -63,10 +65,16 @@ async function walkthrough(): Promise<tf.LayersModel> {
   return model;
 }
 
-/** Random images and labels, in memory (augmented training batches: not cacheable). */
+/**
+ * Random images and labels, in memory (augmented training batches: not cacheable). Like a
+ * `DirectoryIterator` (and `arraySource`), the source is its own planner, so the engine gets the
+ * pixels without a tensor it would copy back out of TF.js; BENCH_TENSOR_SOURCE=1 hands tensors
+ * only (what a custom BatchSource without a planner costs).
+ */
 class RandomSource implements BatchSource {
   readonly length = STEPS;
   readonly deterministic = false;
+  readonly planner: BatchPlanner | null;
   private readonly pixels: Float32Array;
   private step = 0;
   constructor() {
@@ -76,10 +84,29 @@ class RandomSource implements BatchSource {
       s = (s * 1103515245 + 12345) % 2147483648;
       this.pixels[i] = s / 2147483648;
     }
+    const per = SIZE * SIZE * 3;
+    this.planner = process.env.BENCH_TENSOR_SOURCE === '1' ? null : {
+      imageShape: [SIZE, SIZE, 3],
+      deterministic: false,
+      preprocessingKey: 'random',
+      nextPlan: async () => ({
+        indices: Array.from({ length: BATCH }, (_, i) => i),
+        filepaths: Array.from({ length: BATCH }, (_, i) => `random#${i}`),
+        ys: this.labels(),
+        load: async (positions: number[]) => {
+          const out = new Float32Array(positions.length * per);
+          positions.forEach((p, k) => out.set(this.pixels.subarray(p * per, (p + 1) * per), k * per));
+          return out;
+        },
+      }),
+    };
+  }
+  private labels(): tf.Tensor {
+    const labels = Array.from({ length: BATCH }, (_, i) => (i + this.step++) % 4);
+    return tf.tidy(() => tf.oneHot(tf.tensor1d(labels, 'int32'), 4).toFloat());
   }
   async next(): Promise<Batch> {
-    const labels = Array.from({ length: BATCH }, (_, i) => (i + this.step++) % 4);
-    return { xs: tf.tensor4d(this.pixels, [BATCH, SIZE, SIZE, 3]), ys: tf.tidy(() => tf.oneHot(tf.tensor1d(labels, 'int32'), 4).toFloat()) };
+    return { xs: tf.tensor4d(this.pixels, [BATCH, SIZE, SIZE, 3]), ys: this.labels() };
   }
 }
 

@@ -1,13 +1,15 @@
 /**
  * In-memory data for {@link fit}, {@link evaluate} and {@link predictIterator}: what Keras's
  * `model.fit(x, y, batch_size, shuffle)` does with NumPy arrays. Images stay one Float32Array;
- * each batch becomes a tensor only when it is drawn. Shuffling is per epoch and a pure function of
+ * each batch becomes a tensor only when it is drawn, and never when an engine takes pixels (the
+ * source is its own `planner`, as a `DirectoryIterator` is). Shuffling is per epoch and a pure function of
  * (seed, epoch), like a shuffling `DirectoryIterator`, so a run repeats exactly.
  */
 import * as tf from '@tensorflow/tfjs';
 import { createRandom, deriveSeed } from '../util/random';
 import { checkBoolean, checkInteger, invalidParameterError } from '../util/validate';
 import type { Batch, BatchSource } from './types';
+import type { BatchPlan } from '../preprocessing/batch';
 
 let nextSourceId = 0;
 
@@ -89,6 +91,22 @@ export function arraySource(args: ArraySourceArgs): ArraySource {
     return order;
   };
 
+  const preprocessingKey = `array${id}`;
+  /** The next batch's sample indices (the stream `next()` and `planner.nextPlan()` share). */
+  const draw = (): Int32Array => {
+    const o = currentOrder();
+    const start = step * batchSize;
+    const picked = o.slice(start, Math.min(o.length, start + batchSize));
+    step++;
+    if (step >= length) {
+      step = 0;
+      epoch++;
+    }
+    return picked;
+  };
+  const oneHotOf = (picked: Int32Array): tf.Tensor => tf.tidy(() => tf.oneHot(tf.tensor1d(Int32Array.from(picked, (i) => labels[i] as number), 'int32'), numClasses).toFloat());
+  const keysOf = (picked: Int32Array): string[] => Array.from(picked, (i) => `array${id}#${i}`);
+
   return {
     length,
     samples: indices.length,
@@ -97,7 +115,7 @@ export function arraySource(args: ArraySourceArgs): ArraySource {
     shuffle,
     classNames,
     classes: Int32Array.from(indices, (i) => labels[i]),
-    preprocessingKey: `array${id}`,
+    preprocessingKey,
     reset(): void {
       step = 0;
     },
@@ -106,26 +124,34 @@ export function arraySource(args: ArraySourceArgs): ArraySource {
       step = 0;
     },
     async next(): Promise<Batch> {
-      const o = currentOrder();
-      const start = step * batchSize;
-      const picked = o.subarray(start, Math.min(o.length, start + batchSize));
-      const count = picked.length;
-      const data = new Float32Array(count * per);
-      const ys = new Int32Array(count);
-      picked.forEach((i, k) => {
-        data.set(xs.subarray(i * per, (i + 1) * per), k * per);
-        ys[k] = labels[i];
-      });
-      step++;
-      if (step >= length) {
-        step = 0;
-        epoch++;
-      }
-      return {
-        xs: tf.tensor4d(data, [count, h, w, c]),
-        ys: tf.tidy(() => tf.oneHot(tf.tensor1d(ys, 'int32'), numClasses).toFloat()),
-        filepaths: Array.from(picked, (i) => `array${id}#${i}`),
-      };
+      const picked = draw();
+      const data = new Float32Array(picked.length * per);
+      picked.forEach((i, k) => data.set(xs.subarray(i * per, (i + 1) * per), k * per));
+      return { xs: tf.tensor4d(data, [picked.length, h, w, c]), ys: oneHotOf(picked), filepaths: keysOf(picked) };
+    },
+    // The same stream as pixels, so an engine with `predictPixels` (ONNX Runtime) reads the
+    // samples straight from `xs`, without a tensor that it would copy back out of TF.js.
+    planner: {
+      imageShape: [h, w, c],
+      deterministic: true,
+      preprocessingKey,
+      async nextPlan(): Promise<BatchPlan> {
+        const picked = draw();
+        return {
+          indices: Array.from(picked),
+          filepaths: keysOf(picked),
+          ys: oneHotOf(picked),
+          async load(positions: number[]): Promise<Float32Array> {
+            const out = new Float32Array(positions.length * per);
+            positions.forEach((p, k) => {
+              if (!Number.isInteger(p) || p < 0 || p >= picked.length) throw new RangeError(`Expected a position in [0, ${picked.length - 1}] of this batch, but received ${p}.`);
+              const i = picked[p] as number;
+              out.set(xs.subarray(i * per, (i + 1) * per), k * per);
+            });
+            return out;
+          },
+        };
+      },
     },
   };
 }
