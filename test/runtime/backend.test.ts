@@ -70,7 +70,7 @@ console.log('REPORT ' + JSON.stringify({ ...r, gradShape: g.shape, active: tf.ge
   assert.equal(res.report?.name, 'wasm');
   assert.equal(res.report?.threads, 1);
   assert.equal(res.report?.simd, true);
-  assert.deepEqual(res.report?.addedKernels, ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'BatchMatMul', 'Slice', 'SplitV']);
+  assert.deepEqual(res.report?.addedKernels, ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'BatchMatMul', 'Slice', 'SplitV', 'Identity', 'Cast']);
   assert.deepEqual(res.report?.gradShape, [3, 3, 3, 4]);
   assert.equal(res.report?.active, 'wasm');
 });
@@ -280,6 +280,32 @@ test('the wasm Slice and SplitV copy exactly the cpu backend\'s blocks, for ever
   } finally {
     s.dispose();
   }
+});
+
+test('the wasm Identity and same-dtype Cast share their input\'s storage, which outlives either tensor', async () => {
+  registerWasmTrainingKernels();
+  await tf.setBackend('wasm');
+  const before = tf.memory();
+  const x = tf.tensor2d([1.5, -2, 3, 4], [2, 2]);
+  const copy = tf.clone(x);
+  const same = tf.cast(x, 'float32');
+  const ints = tf.cast(x, 'int32');
+  try {
+    const m = tf.memory();
+    assert.equal(m.numDataBuffers - before.numDataBuffers, 2, 'x, identity and same-dtype cast share one buffer; the int32 cast has its own');
+    x.dispose();
+    assert.deepEqual(copy.arraySync(), [[1.5, -2], [3, 4]]);
+    copy.dispose();
+    assert.deepEqual(same.arraySync(), [[1.5, -2], [3, 4]], 'still readable after the other two are disposed');
+    assert.deepEqual(ints.arraySync(), [[1, -2], [3, 4]], 'a dtype change is a real cast');
+    assert.deepEqual(tf.tidy(() => tf.clone(tf.tensor1d(['a', 'b'])).arraySync()), ['a', 'b'], 'strings go to the stock kernel');
+  } finally {
+    tf.dispose([x, copy, same, ints]);
+  }
+  const after = tf.memory();
+  assert.equal(after.numTensors, before.numTensors);
+  assert.equal(after.numDataBuffers, before.numDataBuffers, 'the shared buffer is freed with its last tensor');
+  assert.equal(after.numBytes, before.numBytes);
 });
 
 test('the wasm filter gradient is the same when the batch is split into chunks', async () => {

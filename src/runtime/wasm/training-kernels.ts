@@ -24,13 +24,16 @@
  *   whichever is smaller: the operand, or (via (A·Bᵀ)ᵀ = B·Aᵀ) the other operand and the result.
  * - `Slice` and `SplitV` (the gradient of every concatenation) from views of the heap instead of a
  *   copy of the whole input per slice (slice-kernel.ts).
+ * - `Identity` and same-dtype `Cast` share their input's storage instead of copying it
+ *   (sharing-kernels.ts): gradients call `Identity` hundreds of times per step.
  */
 import * as tf from '@tensorflow/tfjs';
 import { checkInteger } from '../../util/validate';
+import { registerWasmSharing } from './sharing-kernels';
 import { registerWasmSlicing } from './slice-kernel';
 
 /** Names of the kernels {@link registerWasmTrainingKernels} provides for the 'wasm' backend. */
-export const WASM_TRAINING_KERNELS: readonly string[] = ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'BatchMatMul', 'Slice', 'SplitV'];
+export const WASM_TRAINING_KERNELS: readonly string[] = ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'BatchMatMul', 'Slice', 'SplitV', 'Identity', 'Cast'];
 
 let im2colByteLimit = 64 * 1024 * 1024;
 
@@ -259,13 +262,13 @@ function replaceStock(name: string, kernelFunc: tf.KernelFunc): tf.KernelFunc | 
  * `Conv2DBackpropFilter` only if no kernel of that name is registered for 'wasm' yet (a later tfjs
  * that ships its own keeps it); `Conv2DBackpropInput` and `BatchMatMul` in front of the stock ones,
  * which they call for the cases they do not speed up (strided and NCHW convolutions; products
- * without a transposed operand, batched or non-float32 ones), and `Slice`/`SplitV` likewise
- * (string tensors on the stock ones). Safe to call more than once, before
+ * without a transposed operand, batched or non-float32 ones), and `Slice`/`SplitV` and
+ * `Identity`/`Cast` likewise (string tensors, and casts that change the dtype, on the stock ones). Safe to call more than once, before
  * or after the wasm backend is initialized.
  *
  * @returns the names registered by this call (empty when all were in place already)
  * @example
- * registerWasmTrainingKernels(); // ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'BatchMatMul', 'Slice', 'SplitV'] on tfjs 4.22
+ * registerWasmTrainingKernels(); // ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'BatchMatMul', 'Slice', 'SplitV', 'Identity', 'Cast'] on tfjs 4.22
  * await tf.setBackend('wasm');
  * await model.fit(xs, ys); // Conv2D layers can now be trained on wasm
  */
@@ -290,5 +293,6 @@ export function registerWasmTrainingKernels(): string[] {
     added.push('BatchMatMul');
   }
   added.push(...registerWasmSlicing(replaceStock));
+  added.push(...registerWasmSharing(replaceStock));
   return added;
 }
