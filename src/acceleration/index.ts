@@ -1,7 +1,7 @@
 // Public API of src/acceleration, re-exported by src/index.ts: running the frozen prefix on
 // faster engines (ONNX export for onnxruntime, a prefix engine, a feature cache, the default).
 export { OnnxConversionError, PrefixEngineStaleError, FeatureCacheError, OnnxRuntimeError } from './errors';
-export { ONNX_SUPPORTED_LAYERS, toOnnx, type ToOnnxArgs } from './to-onnx';
+export { emitOnnx, ONNX_SUPPORTED_LAYERS, toOnnx, type ToOnnxArgs } from './to-onnx';
 export { ONNX_IR_VERSION, ONNX_OPSET } from './onnx-graph';
 export { FeatureCache, createFeatureCache, type FeatureCacheArgs, type FeatureCacheStats, type CachedFeatures } from './feature-cache';
 export { OnnxPrefixEngine, createOnnxPrefixEngine, loadOnnxRuntime, type OnnxPrefixEngineArgs, type OnnxPrefixEngineStats } from './onnx-prefix-engine';

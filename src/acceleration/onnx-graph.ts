@@ -1,8 +1,10 @@
 /**
  * An in-memory ONNX graph (nodes, float initializers, inputs, outputs) and its encoding as an
  * ONNX `ModelProto` (IR version 8, default-domain opset 17). Field numbers from onnx/onnx.proto3.
+ * Float initializers may be given as functions that compute their values when the model is
+ * encoded, one at a time, so converting a large model never holds all its weights twice.
  */
-import { ProtoWriter } from './protobuf';
+import { ProtoWriter, type ByteSink } from './protobuf';
 
 /** ONNX IR version written into the model (ONNX 1.10+). */
 export const ONNX_IR_VERSION = 8;
@@ -30,12 +32,17 @@ export interface OnnxValueInfo {
   shape: Array<number | string>;
 }
 
+/** Float32 values, or a function that computes them (called at each encoding). */
+export type FloatValues = Float32Array | (() => Float32Array);
+
 interface Initializer {
   name: string;
   dims: number[];
-  float?: Float32Array;
+  float?: FloatValues;
   int64?: number[];
 }
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /** Collects the pieces of a graph and encodes them. Names must be unique; use {@link OnnxGraph.unique}. */
 export class OnnxGraph {
@@ -55,8 +62,13 @@ export class OnnxGraph {
     return name;
   }
 
-  /** Adds a float32 constant; returns its (unique) name. */
-  addFloat(base: string, dims: number[], values: Float32Array): string {
+  /**
+   * Adds a float32 constant; returns its (unique) name.
+   *
+   * @param values - the values (kept by reference), or a function computing them when the model
+   *   is encoded; either way `dims`' element count long
+   */
+  addFloat(base: string, dims: number[], values: FloatValues): string {
     const name = this.unique(base);
     this.initializers.push({ name, dims: [...dims], float: values });
     return name;
@@ -76,15 +88,31 @@ export class OnnxGraph {
     return output;
   }
 
-  /** Encodes the graph as an ONNX ModelProto. */
+  /** Encodes the graph as an ONNX ModelProto, in one buffer. */
   encode(producerVersion: string): Uint8Array {
+    return this.writer(producerVersion).finish();
+  }
+
+  /**
+   * Encodes the graph as an ONNX ModelProto piece by piece into `sink` (the weights one
+   * initializer at a time), without holding the whole encoding.
+   *
+   * @returns the encoded size in bytes
+   */
+  emit(producerVersion: string, sink: ByteSink): number {
+    const w = this.writer(producerVersion);
+    w.emit(sink);
+    return w.size;
+  }
+
+  private writer(producerVersion: string): ProtoWriter {
     const w = new ProtoWriter();
     w.int(1, ONNX_IR_VERSION); // ir_version
     w.string(2, 'transferlab'); // producer_name
     w.string(3, producerVersion); // producer_version
     w.message(7, (g) => this.encodeGraph(g)); // graph
     w.message(8, (o) => { o.string(1, ''); o.int(2, ONNX_OPSET); }); // opset_import
-    return w.finish();
+    return w;
   }
 
   private encodeGraph(g: ProtoWriter): void {
@@ -126,16 +154,26 @@ function encodeTensor(w: ProtoWriter, t: Initializer): void {
   w.int(2, t.float ? FLOAT : INT64); // data_type
   w.string(8, t.name); // name
   if (t.float) {
-    const raw = new Uint8Array(t.float.length * 4);
-    const view = new DataView(raw.buffer);
-    t.float.forEach((v, i) => view.setFloat32(i * 4, v, true));
-    w.bytes(9, raw); // raw_data, little endian
+    const values = t.float;
+    const count = t.dims.reduce((a, b) => a * b, 1);
+    w.lazyBytes(9, count * 4, () => littleEndian(typeof values === 'function' ? values() : values, t.name, count)); // raw_data, little endian
   } else {
     const raw = new Uint8Array((t.int64 as number[]).length * 8);
     const view = new DataView(raw.buffer);
     (t.int64 as number[]).forEach((v, i) => view.setBigInt64(i * 8, BigInt(v), true));
     w.bytes(9, raw);
   }
+}
+
+/** The bytes of `values` in little-endian order (a view, not a copy, on little-endian machines). */
+function littleEndian(values: Float32Array, name: string, count: number): Uint8Array {
+  // Internal invariant of the converter (dims and values come from the same weight): a plain Error.
+  if (values.length !== count) throw new Error(`Internal error: initializer '${name}' has ${values.length} values for ${count} elements.`);
+  if (LITTLE_ENDIAN) return new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
+  const raw = new Uint8Array(values.length * 4);
+  const view = new DataView(raw.buffer);
+  values.forEach((v, i) => view.setFloat32(i * 4, v, true));
+  return raw;
 }
 
 function encodeValueInfo(w: ProtoWriter, info: OnnxValueInfo): void {

@@ -1,6 +1,7 @@
 /**
  * A PrefixEngine that runs the frozen prefix of a model (from `splitFrozenPrefix`) on ONNX Runtime
- * (onnxruntime-node, native CPU) instead of TF.js: the prefix is converted with `toOnnx`, fed NHWC
+ * (onnxruntime-node, native CPU) instead of TF.js: the prefix is converted with `toOnnx` (through a
+ * temporary file, see onnx-model-file.ts), fed NHWC
  * float32 and its outputs come back as TF.js tensors in the cut order. With a FeatureCache,
  * deterministic batches reuse per-image outputs and run only the misses.
  *
@@ -11,7 +12,6 @@
  *
  * No Keras original.
  */
-import { createHash } from 'node:crypto';
 import * as os from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import type * as Ort from 'onnxruntime-node';
@@ -20,7 +20,7 @@ import { cachedPrefixOutputs, product, tensorsFromChunks } from './cached-output
 import type { FilePrefixEngine, PixelBatch, PrefixEngineMeta } from './engine';
 import type { FeatureCache } from './feature-cache';
 import { OnnxWorkerSession, type OnnxRunOutput } from './onnx-worker-session';
-import { toOnnx } from './to-onnx';
+import { onnxModelSource } from './onnx-model-file';
 import { sameStorage, weightStorage } from './weight-storage';
 import { checkInteger } from '../util/validate';
 
@@ -120,8 +120,16 @@ export class OnnxPrefixEngine implements FilePrefixEngine {
 
   /** Converts the prefix and (re)creates the session (in the worker thread when there is one). */
   async build(): Promise<void> {
-    const bytes = toOnnx(this.prefix);
-    const fingerprint = createHash('sha256').update(bytes).digest('hex').slice(0, 32);
+    const source = onnxModelSource(this.prefix);
+    try {
+      await this.open(source.model, source.fingerprint);
+    } finally {
+      source.dispose();
+    }
+  }
+
+  /** Opens the session on `model` (a file or bytes), in the worker when there is one, and swaps it in. */
+  private async open(model: string | Uint8Array, fingerprint: string): Promise<void> {
     const options: Ort.InferenceSession.SessionOptions = {
       intraOpNumThreads: this.threads,
       interOpNumThreads: 1,
@@ -140,7 +148,8 @@ export class OnnxPrefixEngine implements FilePrefixEngine {
     if (remote === undefined && this.useWorker) remote = OnnxWorkerSession.start();
     if (remote !== undefined) {
       try {
-        names = await remote.load(bytes.slice(), options);
+        // Bytes are transferred to the worker: a copy, since this thread may still need them.
+        names = await remote.load(typeof model === 'string' ? model : model.slice(), options);
       } catch {
         // Fall back to this thread: a worker that cannot load onnxruntime-node is not worth
         // keeping, and a model ONNX Runtime rejects fails the same way here, with its own message.
@@ -149,7 +158,8 @@ export class OnnxPrefixEngine implements FilePrefixEngine {
       }
     }
     if (remote === undefined) {
-      session = await loadOnnxRuntime().InferenceSession.create(bytes, options);
+      const ort = loadOnnxRuntime();
+      session = await (typeof model === 'string' ? ort.InferenceSession.create(model, options) : ort.InferenceSession.create(model, options));
       names = session;
     }
     const { outputNames } = names as { outputNames: readonly string[] };

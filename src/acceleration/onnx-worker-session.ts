@@ -108,14 +108,15 @@ export class OnnxWorkerSession {
   /**
    * Opens (or replaces) the session with an ONNX model.
    *
-   * @param model - the model bytes; its buffer is transferred to the worker (do not use it afterwards)
+   * @param model - the path of an `.onnx` file, or the model bytes (their buffer is transferred to
+   *   the worker when they fill it: do not use them afterwards)
    * @param options - ONNX Runtime session options
    * @returns the session's input and output names
    * @throws OnnxRuntimeError with ONNX Runtime's message when the session cannot be created, or when the worker died
    */
-  async load(model: Uint8Array, options: Ort.InferenceSession.SessionOptions): Promise<{ inputNames: string[]; outputNames: string[] }> {
-    const whole = model.byteOffset === 0 && model.byteLength === model.buffer.byteLength;
-    const reply = await this.request({ type: 'load', model, options }, whole ? [model.buffer as ArrayBuffer] : []);
+  async load(model: string | Uint8Array, options: Ort.InferenceSession.SessionOptions): Promise<{ inputNames: string[]; outputNames: string[] }> {
+    const whole = typeof model !== 'string' && model.byteOffset === 0 && model.byteLength === model.buffer.byteLength;
+    const reply = await this.request({ type: 'load', model, options }, whole ? [(model as Uint8Array).buffer as ArrayBuffer] : []);
     // Internal invariant (the worker's protocol), not a user-facing failure: stays a plain Error.
     if (!('inputNames' in reply)) throw new Error('Internal error: the ONNX worker answered a load with something else.');
     return { inputNames: reply.inputNames, outputNames: reply.outputNames };

@@ -3,7 +3,7 @@
  * Runtime session and runs it off the main thread (onnxruntime-node's `session.run` is a blocking
  * native call, which would stall the main thread's decoding and TF.js work for its whole length).
  *
- * Messages in: `{ type: 'load', id, model: Uint8Array, options }` (replaces the session),
+ * Messages in: `{ type: 'load', id, model: Uint8Array | string (a file), options }` (replaces the session),
  * `{ type: 'run', id, input: Float32Array, dims, outputs: string[] }`. Out: `{ id, inputNames,
  * outputNames }` after a load, `{ id, outputs: [{ data, dims }] }` after a run (the output buffers
  * are transferred), or `{ id, error: { name, message } }`.
@@ -15,7 +15,7 @@ import type * as Ort from 'onnxruntime-node';
 
 /** A message to the ONNX worker. */
 export type OnnxWorkerRequest =
-  | { type: 'load'; id: number; model: Uint8Array; options: Ort.InferenceSession.SessionOptions }
+  | { type: 'load'; id: number; model: Uint8Array | string; options: Ort.InferenceSession.SessionOptions }
   | { type: 'run'; id: number; input: Float32Array; dims: number[]; outputs: string[] };
 
 /** A reply of the ONNX worker. */
@@ -37,7 +37,8 @@ if (parentPort !== null) {
   };
   const handle = async (msg: OnnxWorkerRequest): Promise<void> => {
     if (msg.type === 'load') {
-      const next = await ort.InferenceSession.create(msg.model, msg.options);
+      const model = msg.model;
+      const next = await (typeof model === 'string' ? ort.InferenceSession.create(model, msg.options) : ort.InferenceSession.create(model, msg.options));
       const old = session;
       session = next;
       if (old) await old.release();

@@ -2,28 +2,48 @@
  * A tiny protocol-buffers writer: just what encoding an ONNX model needs (varints, 64-bit
  * integers, 32-bit floats, length-delimited bytes/strings/sub-messages, packed repeated ints).
  * Field order follows the calls; readers accept any order.
+ *
+ * Nothing is copied while a message is built: sub-messages and byte fields are kept by reference
+ * (or, for `lazyBytes`, as a function that produces them), and `emit` hands the encoding out in
+ * order, so a model's weights can go to a file or into one buffer without intermediate copies.
  */
 
 const WIRE_VARINT = 0;
 const WIRE_FIXED32 = 5;
 const WIRE_LENGTH = 2;
 
-/** Appends protobuf fields to a growing buffer. */
+/** Bytes whose length is known up front and whose content is produced when emitted. */
+interface LazyBytes {
+  length: number;
+  produce: () => Uint8Array;
+}
+
+type Part = Uint8Array | ProtoWriter | LazyBytes;
+
+/** Receives the encoding in order, one piece at a time (pieces are not kept by the writer afterwards). */
+export type ByteSink = (chunk: Uint8Array) => void;
+
+/** Appends protobuf fields to a message; `finish` or `emit` writes it out. */
 export class ProtoWriter {
-  private chunks: Uint8Array[] = [];
+  private parts: Part[] = [];
   private current: number[] = [];
-  private size = 0;
+  private length = 0;
+
+  /** Encoded size in bytes so far. */
+  get size(): number {
+    return this.length;
+  }
 
   private flush(): void {
     if (this.current.length > 0) {
-      this.chunks.push(Uint8Array.from(this.current));
+      this.parts.push(Uint8Array.from(this.current));
       this.current = [];
     }
   }
 
   private byte(b: number): void {
     this.current.push(b);
-    this.size++;
+    this.length++;
   }
 
   /** Writes an unsigned varint (up to 2^53) or a negative int64 as ten bytes, two's complement. */
@@ -57,14 +77,26 @@ export class ProtoWriter {
     return this;
   }
 
-  /** A `bytes` field. */
-  bytes(field: number, value: Uint8Array): this {
+  private part(field: number, length: number, part: Part): this {
     this.tag(field, WIRE_LENGTH);
-    this.varint(value.length);
+    this.varint(length);
     this.flush();
-    this.chunks.push(value);
-    this.size += value.length;
+    this.parts.push(part);
+    this.length += length;
     return this;
+  }
+
+  /** A `bytes` field (kept by reference until emitted: do not change `value` before). */
+  bytes(field: number, value: Uint8Array): this {
+    return this.part(field, value.length, value);
+  }
+
+  /**
+   * A `bytes` field of `length` bytes produced by `produce` when the message is emitted (each
+   * `finish`/`emit` calls it again), so large contents exist only while they are written.
+   */
+  lazyBytes(field: number, length: number, produce: () => Uint8Array): this {
+    return this.part(field, length, { length, produce });
   }
 
   /** A `string` field (UTF-8). */
@@ -72,11 +104,12 @@ export class ProtoWriter {
     return this.bytes(field, new TextEncoder().encode(value));
   }
 
-  /** An embedded message field, written by `build` into a fresh writer. */
+  /** An embedded message field, written by `build` into a fresh writer (kept, not copied). */
   message(field: number, build: (w: ProtoWriter) => void): this {
     const inner = new ProtoWriter();
     build(inner);
-    return this.bytes(field, inner.finish());
+    inner.flush();
+    return this.part(field, inner.size, inner);
   }
 
   /** A packed `repeated int64/int32` field. */
@@ -86,15 +119,34 @@ export class ProtoWriter {
     return this.bytes(field, inner.finish());
   }
 
-  /** The encoded bytes. */
+  /**
+   * Hands the encoding to `sink` in order.
+   *
+   * @throws Error (internal) when a lazy field produces a different length than it announced
+   */
+  emit(sink: ByteSink): void {
+    this.flush();
+    for (const p of this.parts) {
+      if (p instanceof Uint8Array) sink(p);
+      else if (p instanceof ProtoWriter) p.emit(sink);
+      else {
+        const bytes = p.produce();
+        // Internal invariant of the encoder: a plain Error.
+        if (bytes.length !== p.length) throw new Error(`Internal error: a lazy protobuf field produced ${bytes.length} bytes, announced ${p.length}.`);
+        sink(bytes);
+      }
+    }
+  }
+
+  /** The encoded bytes, in one new buffer. */
   finish(): Uint8Array {
     this.flush();
-    const out = new Uint8Array(this.size);
+    const out = new Uint8Array(this.length);
     let offset = 0;
-    for (const c of this.chunks) {
-      out.set(c, offset);
-      offset += c.length;
-    }
+    this.emit((chunk) => {
+      out.set(chunk, offset);
+      offset += chunk.length;
+    });
     return out;
   }
 }

@@ -43,14 +43,25 @@ function pair(v: unknown, fallback: number): [number, number] {
   return [fallback, fallback];
 }
 
-/** Weights of a layer as Float32Arrays, keyed by the last part of the variable name ('kernel', 'gamma'...). */
-function weightsOf(layer: AnyLayer): Map<string, Float32Array> {
-  const out = new Map<string, Float32Array>();
+/** A layer's weight: its shape, and a function reading its values (a fresh copy each call). */
+interface WeightRef {
+  shape: number[];
+  read: () => Float32Array;
+}
+
+/** The weights of a layer, keyed by the last part of the variable name ('kernel', 'gamma'...), unread. */
+function weightRefs(layer: AnyLayer): Map<string, WeightRef> {
+  const out = new Map<string, WeightRef>();
   for (const w of layer.weights) {
     const key = (w.originalName ?? w.name).split('/').pop()?.replace(/_\d+$/, '').replace(/:\d+$/, '') ?? w.name;
-    out.set(key, w.read().dataSync() as Float32Array);
+    out.set(key, { shape: [...w.shape] as number[], read: () => w.read().dataSync() as Float32Array });
   }
   return out;
+}
+
+/** Weights of a layer as Float32Arrays, keyed as in {@link weightRefs}. */
+function weightsOf(layer: AnyLayer): Map<string, Float32Array> {
+  return new Map([...weightRefs(layer)].map(([key, ref]) => [key, ref.read()]));
 }
 
 /** γ/√(var+ε) and β − μ·γ/√(var+ε) of a (frozen) BatchNormalization layer. */
@@ -171,24 +182,29 @@ class Converter {
     switch (kind(layer)) {
       case 'Conv2D': {
         need4d();
-        const w = weightsOf(layer);
-        const kernel = w.get('kernel');
-        if (!kernel) this.fail(layer, 'kernel weight not found');
+        const w = weightRefs(layer);
+        const kernelRef = w.get('kernel');
+        if (!kernelRef) this.fail(layer, 'kernel weight not found');
         const [kh, kw] = pair(config.kernelSize, 1);
         const filters = Number(config.filters);
-        const cin = kernel.length / (kh * kw * filters);
+        const cin = kernelRef.shape.reduce((a, b) => a * b, 1) / (kh * kw * filters);
         // Fold a following frozen BatchNormalization when it is the conv's only consumer.
         const next = this.consumers.get(layer.name) ?? [];
         const bn = next.length === 1 && kind(next[0] as AnyLayer) === 'BatchNormalization' && (config.activation ?? 'linear') === 'linear' && !outputNames.has(layer.name)
           ? (next[0] as AnyLayer) : undefined;
         const affine = bn ? batchNormAffine(bn) : undefined;
-        const weight = new Float32Array(kernel.length);
-        // Keras [kh, kw, in, out] → ONNX [out, in, kh, kw], scaled per output channel.
-        for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) for (let c = 0; c < cin; c++) for (let o = 0; o < filters; o++) {
-          weight[((o * cin + c) * kh + i) * kw + j] = (kernel[((i * kw + j) * cin + c) * filters + o] as number) * (affine ? (affine.scale[o] as number) : 1);
-        }
+        // The weight is computed when the model is encoded (one layer's copy at a time).
+        const weight = (): Float32Array => {
+          const kernel = kernelRef.read();
+          const out = new Float32Array(kernel.length);
+          // Keras [kh, kw, in, out] → ONNX [out, in, kh, kw], scaled per output channel.
+          for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) for (let c = 0; c < cin; c++) for (let o = 0; o < filters; o++) {
+            out[((o * cin + c) * kh + i) * kw + j] = (kernel[((i * kw + j) * cin + c) * filters + o] as number) * (affine ? (affine.scale[o] as number) : 1);
+          }
+          return out;
+        };
         const bias = new Float32Array(filters);
-        const b = config.useBias === false ? undefined : w.get('bias');
+        const b = config.useBias === false ? undefined : w.get('bias')?.read();
         for (let o = 0; o < filters; o++) {
           bias[o] = ((b ? (b[o] as number) : 0) * (affine ? (affine.scale[o] as number) : 1)) + (affine ? (affine.shift[o] as number) : 0);
         }
@@ -248,13 +264,13 @@ class Converter {
       }
       case 'Dense': {
         if (x.rank !== 2) this.fail(layer, `Dense on a rank-${x.rank} input is not supported; add Flatten or GlobalAveragePooling2D first`);
-        const w = weightsOf(layer);
+        const w = weightRefs(layer);
         const kernel = w.get('kernel');
         if (!kernel) this.fail(layer, 'kernel weight not found');
         const units = Number(config.units);
-        const inputs2 = [x.name, g.addFloat(`${out}/W`, [kernel.length / units, units], Float32Array.from(kernel))];
+        const inputs2 = [x.name, g.addFloat(`${out}/W`, [kernel.shape.reduce((a, b) => a * b, 1) / units, units], kernel.read)];
         const b = config.useBias === false ? undefined : w.get('bias');
-        if (b) inputs2.push(g.addFloat(`${out}/B`, [units], Float32Array.from(b)));
+        if (b) inputs2.push(g.addFloat(`${out}/B`, [units], b.read));
         const y = g.addNode('Gemm', inputs2, (config.activation ?? 'linear') === 'linear' ? out : `${out}/linear`);
         return this.activation(layer, { name: y, rank: 2 }, config.activation, out);
       }
@@ -288,9 +304,32 @@ export interface ToOnnxArgs {
  * const out = await session.run({ [session.inputNames[0]]: new ort.Tensor('float32', pixels, [1, 224, 224, 3]) });
  */
 export function toOnnx(model: tf.LayersModel, args: ToOnnxArgs = {}): Uint8Array {
+  return converted(model).encode(args.producerVersion ?? '0.1.0');
+}
+
+/**
+ * {@link toOnnx} without the whole encoding in memory: the model goes to `sink` piece by piece,
+ * the weights one layer at a time (each read from TF.js, converted, handed out and dropped), for
+ * writing a large model straight to a file. The bytes are the same as `toOnnx`'s.
+ *
+ * @param model - as in {@link toOnnx}
+ * @param sink - receives the encoding in order; a piece is not valid after `sink` returns (copy or write it)
+ * @param args - see {@link ToOnnxArgs}
+ * @returns the size of the encoding in bytes
+ * @throws OnnxConversionError naming the first layer that cannot be converted (before anything reaches `sink`)
+ * @example
+ * const fd = fs.openSync('prefix.onnx', 'w');
+ * emitOnnx(prefix, (chunk) => fs.writeSync(fd, chunk));
+ * fs.closeSync(fd);
+ */
+export function emitOnnx(model: tf.LayersModel, sink: (chunk: Uint8Array) => void, args: ToOnnxArgs = {}): number {
+  return converted(model).emit(args.producerVersion ?? '0.1.0', sink);
+}
+
+function converted(model: tf.LayersModel): OnnxGraph {
   const inner = (model as unknown as { model?: tf.LayersModel }).model;
   const target = model.inputLayers.length === 0 && inner ? inner : model;
   const converter = new Converter(target);
   converter.convert();
-  return converter.graph.encode(args.producerVersion ?? '0.1.0');
+  return converter.graph;
 }

@@ -1,8 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import * as ort from 'onnxruntime-node';
-import { OnnxConversionError, toOnnx } from '../../src/acceleration';
+import { emitOnnx, OnnxConversionError, toOnnx } from '../../src/acceleration';
+import { onnxModelSource } from '../../src/acceleration/onnx-model-file';
 import { BatchNormalization as TransferlabBatchNormalization } from '../../src/layers';
 import { createRandom } from '../../src/util/random';
 
@@ -148,4 +153,56 @@ test('converts a model whose layers are also called in another model (the tail o
   const shared = tf.layers.dense({ units: 4, name: 'shared' });
   const twice = tf.model({ inputs: x, outputs: shared.apply(shared.apply(x)) as tf.SymbolicTensor });
   assert.throws(() => toOnnx(twice), (e: unknown) => e instanceof OnnxConversionError && e.layerName === 'shared' && /called more than once/.test(e.message));
+});
+
+test('emitOnnx streams the same bytes as toOnnx, and onnxModelSource writes them to a file it removes (bytes in memory without a temporary directory)', async () => {
+  const input = tf.input({ shape: [6, 6, 3] });
+  let y = tf.layers.conv2d({ filters: 4, kernelSize: 3, padding: 'same', useBias: false, name: 'c1' }).apply(input) as tf.SymbolicTensor;
+  y = tf.layers.batchNormalization({ name: 'bn1' }).apply(y) as tf.SymbolicTensor;
+  y = tf.layers.globalAveragePooling2d({}).apply(y) as tf.SymbolicTensor;
+  y = tf.layers.dense({ units: 3, activation: 'softmax', name: 'out' }).apply(y) as tf.SymbolicTensor;
+  const model = tf.model({ inputs: input, outputs: y });
+  randomizeWeights(model, 11);
+  const whole = toOnnx(model);
+  const pieces: Uint8Array[] = [];
+  const size = emitOnnx(model, (chunk) => pieces.push(chunk.slice()));
+  assert.equal(size, whole.length);
+  assert.ok(pieces.length > 10, 'handed out in pieces');
+  assert.deepEqual(Buffer.concat(pieces), Buffer.from(whole));
+  const fingerprint = createHash('sha256').update(whole).digest('hex').slice(0, 32);
+
+  const source = onnxModelSource(model);
+  assert.equal(typeof source.model, 'string');
+  const file = source.model as string;
+  assert.deepEqual(fs.readFileSync(file), Buffer.from(whole));
+  assert.equal(source.fingerprint, fingerprint);
+  const session = await ort.InferenceSession.create(file);
+  assert.deepEqual(session.outputNames, ['out:out']);
+  await session.release();
+  source.dispose();
+  source.dispose();
+  assert.equal(fs.existsSync(path.dirname(file)), false, 'the temporary directory is gone');
+
+  const saved = process.env.TMPDIR;
+  process.env.TMPDIR = path.join(os.tmpdir(), 'transferlab-no-such-dir', 'deeper');
+  try {
+    const inMemory = onnxModelSource(model);
+    assert.ok(inMemory.model instanceof Uint8Array);
+    assert.deepEqual(Buffer.from(inMemory.model as Uint8Array), Buffer.from(whole));
+    assert.equal(inMemory.fingerprint, fingerprint);
+    inMemory.dispose();
+  } finally {
+    if (saved === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = saved;
+  }
+  model.dispose();
+});
+
+test('onnxModelSource refuses an unconvertible layer without leaving a temporary directory behind', () => {
+  const input = tf.input({ shape: [4, 4, 1] });
+  const model = tf.model({ inputs: input, outputs: tf.layers.upSampling2d({ size: [2, 2], name: 'up2' }).apply(input) as tf.SymbolicTensor });
+  const before = fs.readdirSync(os.tmpdir()).filter((n) => n.startsWith('transferlab-onnx-')).length;
+  assert.throws(() => onnxModelSource(model), (e: unknown) => e instanceof OnnxConversionError && e.layerName === 'up2');
+  assert.equal(fs.readdirSync(os.tmpdir()).filter((n) => n.startsWith('transferlab-onnx-')).length, before);
+  model.dispose();
 });
