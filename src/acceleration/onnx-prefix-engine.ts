@@ -21,6 +21,7 @@ import type { FilePrefixEngine, PixelBatch, PrefixEngineMeta } from './engine';
 import type { FeatureCache } from './feature-cache';
 import { OnnxWorkerSession, type OnnxRunOutput } from './onnx-worker-session';
 import { onnxModelSource } from './onnx-model-file';
+import { createLeanSession } from './onnx-session';
 import { sameStorage, weightStorage } from './weight-storage';
 import { checkInteger } from '../util/validate';
 
@@ -158,8 +159,7 @@ export class OnnxPrefixEngine implements FilePrefixEngine {
       }
     }
     if (remote === undefined) {
-      const ort = loadOnnxRuntime();
-      session = await (typeof model === 'string' ? ort.InferenceSession.create(model, options) : ort.InferenceSession.create(model, options));
+      session = await createLeanSession(loadOnnxRuntime(), model, options);
       names = session;
     }
     const { outputNames } = names as { outputNames: readonly string[] };

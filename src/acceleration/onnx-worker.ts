@@ -12,6 +12,7 @@
  */
 import { parentPort } from 'node:worker_threads';
 import type * as Ort from 'onnxruntime-node';
+import { createLeanSession } from './onnx-session';
 
 /** A message to the ONNX worker. */
 export type OnnxWorkerRequest =
@@ -37,8 +38,7 @@ if (parentPort !== null) {
   };
   const handle = async (msg: OnnxWorkerRequest): Promise<void> => {
     if (msg.type === 'load') {
-      const model = msg.model;
-      const next = await (typeof model === 'string' ? ort.InferenceSession.create(model, msg.options) : ort.InferenceSession.create(model, msg.options));
+      const next = await createLeanSession(ort, msg.model, msg.options);
       const old = session;
       session = next;
       if (old) await old.release();
