@@ -11,6 +11,7 @@ import { ProgbarLogger } from './callbacks/progbar-logger';
 import { TrainingError } from './errors';
 import { resolveLoss, resolveMetrics, type ResolvedFn, type SampleFn } from './losses';
 import { forEachTailBatch } from './batch-stage';
+import { minimize } from './optimizer-step';
 import { createSplitModelRunner, type SplitModelRunner } from './split-model-runner';
 import { splitFrozenPrefix } from './prefix';
 import { autoPrefixEngine } from '../acceleration/auto-engine';
@@ -283,11 +284,11 @@ export async function fit(model: tf.LayersModel, x: BatchSource, args: FitArgs =
           dropouts.forEach((l, i) => (l.seed = deriveSeed(deriveSeed(seed as number, epoch * steps + step), i)));
           const kept: tf.Tensor[] = [];
           try {
-            const lossValue = optimizer.minimize(() => {
+            const lossValue = minimize(optimizer, () => {
               const out = runner.tail(batch.features, true);
               for (const m of metrics) kept.push(tf.keep(meanOf(m.fn(ys, out))));
-              return meanOf(loss.fn(ys, out));
-            }, true, varList) as tf.Scalar;
+              return meanOf(loss.fn(ys, out)) as tf.Scalar;
+            }, varList);
             kept.unshift(lossValue);
             await means.addScalars(kept, loss, metrics, batch.size);
           } finally {
