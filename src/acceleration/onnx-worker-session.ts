@@ -16,6 +16,7 @@ import { Worker } from 'node:worker_threads';
 import type * as Ort from 'onnxruntime-node';
 import type { OnnxWorkerReply, OnnxWorkerRequest } from './onnx-worker';
 import { OnnxRuntimeError } from './errors';
+import { recycleFloat32 } from '../util/float-pool';
 
 /** One output of a run: flat float32 values and their dims. */
 export interface OnnxRunOutput {
@@ -126,7 +127,8 @@ export class OnnxWorkerSession {
    * Runs the session on one float32 input.
    *
    * @param input - NHWC values; its buffer is transferred to the worker (detached here) when it is
-   *   the whole buffer, copied otherwise
+   *   the whole buffer, copied otherwise; a transferred buffer comes back with the answer and goes
+   *   to the pool of spare pixel buffers (`util/float-pool.ts`)
    * @param dims - the input's shape
    * @param outputs - names of the outputs wanted, in the order returned
    * @returns one {@link OnnxRunOutput} per name; the arrays are owned by the caller
@@ -137,6 +139,8 @@ export class OnnxWorkerSession {
     const reply = await this.request({ type: 'run', input, dims, outputs }, whole ? [input.buffer as ArrayBuffer] : []);
     // Internal invariant (the worker's protocol), not a user-facing failure: stays a plain Error.
     if (!('outputs' in reply)) throw new Error('Internal error: the ONNX worker answered a run with something else.');
+    // A transferred input comes back: nobody else holds it (it was detached here), so it is a spare.
+    if (whole && reply.input !== undefined) recycleFloat32(reply.input);
     return reply.outputs;
   }
 

@@ -5,8 +5,8 @@
  *
  * Messages in: `{ type: 'load', id, model: Uint8Array | string (a file), options }` (replaces the session),
  * `{ type: 'run', id, input: Float32Array, dims, outputs: string[] }`. Out: `{ id, inputNames,
- * outputNames }` after a load, `{ id, outputs: [{ data, dims }] }` after a run (the output buffers
- * are transferred), or `{ id, error: { name, message } }`.
+ * outputNames }` after a load, `{ id, outputs: [{ data, dims }], input }` after a run (the output
+ * buffers and the input's are transferred), or `{ id, error: { name, message } }`.
  *
  * No Keras original.
  */
@@ -22,7 +22,7 @@ export type OnnxWorkerRequest =
 /** A reply of the ONNX worker. */
 export type OnnxWorkerReply =
   | { id: number; inputNames: string[]; outputNames: string[] }
-  | { id: number; outputs: Array<{ data: Float32Array; dims: number[] }> }
+  | { id: number; outputs: Array<{ data: Float32Array; dims: number[] }>; input?: Float32Array }
   | { id: number; error: { name: string; message: string } };
 
 if (parentPort !== null) {
@@ -55,9 +55,10 @@ if (parentPort !== null) {
       if (t === undefined) throw new Error(`the ONNX model has no output '${name}'`);
       return { data: t.data as Float32Array, dims: t.dims.map(Number) };
     });
-    const reply: OnnxWorkerReply = { id: msg.id, outputs };
+    // The input goes back too, for the main thread's pool of pixel buffers (util/float-pool.ts).
+    const reply: OnnxWorkerReply = { id: msg.id, outputs, input: msg.input };
     try {
-      port.postMessage(reply, outputs.map((o) => o.data.buffer as ArrayBuffer));
+      port.postMessage(reply, [...outputs.map((o) => o.data.buffer as ArrayBuffer), msg.input.buffer as ArrayBuffer]);
     } catch {
       port.postMessage(reply); // buffers that cannot be transferred are copied
     }

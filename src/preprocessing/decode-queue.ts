@@ -14,6 +14,7 @@ import { type ImageJob, renderImageFile } from './image-kernel';
 import { IDENTITY_TRANSFORM } from './image-transform';
 import type { StreamPosition, StreamStep } from './index-stream';
 import { type ImageWorkerPool, acquireImagePool, releaseImagePool } from './worker-pool';
+import { takeFloat32 } from '../util/float-pool';
 import { Prefetcher } from '../util/prefetch';
 
 /** Which positions of a planned batch to decode ahead: all, none, or those the hint does not skip. */
@@ -200,7 +201,8 @@ export class DecodeQueue {
   async decode(indices: number[], params: TransformParams[] | null): Promise<Float32Array> {
     const [h, w, c] = this.args.imageShape;
     const size = this.size;
-    const out = new Float32Array(indices.length * size);
+    // Every image's slot is written below, so a recycled array (old contents) will do.
+    const out = takeFloat32(indices.length * size);
     const pool = this.getPool();
     await Promise.all(
       indices.map(async (j, i) => {

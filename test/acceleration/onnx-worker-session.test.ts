@@ -8,6 +8,7 @@ import { OnnxWorkerSession } from '../../src/acceleration/onnx-worker-session';
 import { splitFrozenPrefix } from '../../src/training/prefix';
 import { tinyModel } from '../training/helpers';
 import { createRandom } from '../../src/util/random';
+import { takeFloat32 } from '../../src/util/float-pool';
 
 test.before(async () => { await tf.setBackend('cpu'); });
 
@@ -33,6 +34,10 @@ test('runs ONNX Runtime in a worker thread with the same outputs as on the main 
     for (let i = 0; i < a.length; i++) assert.deepEqual(Array.from((a[i] as tf.Tensor).dataSync()), Array.from((b[i] as tf.Tensor).dataSync()));
     assert.deepEqual(Array.from(x.dataSync()), before, 'the input tensor was not detached by the transfer');
     tf.dispose([...a, ...b]);
+    // The pixels sent to the worker come back as a spare buffer of the pool, which decoding takes again.
+    const spare = takeFloat32(3 * 8 * 8 * 3);
+    assert.equal(spare.length, 3 * 8 * 8 * 3);
+    assert.deepEqual(Array.from(spare), before, 'the buffer the worker ran on, returned');
   } finally {
     inWorker.dispose();
     inThread.dispose();
