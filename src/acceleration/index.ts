@@ -5,6 +5,7 @@ export { emitOnnx, ONNX_SUPPORTED_LAYERS, toOnnx, type ToOnnxArgs } from './to-o
 export { ONNX_IR_VERSION, ONNX_OPSET } from './onnx-graph';
 export { FeatureCache, createFeatureCache, type FeatureCacheArgs, type FeatureCacheStats, type CachedFeatures } from './feature-cache';
 export { OnnxPrefixEngine, createOnnxPrefixEngine, loadOnnxRuntime, type OnnxPrefixEngineArgs, type OnnxPrefixEngineStats } from './onnx-prefix-engine';
+export { TailEngine, createTailEngine, sharedTailEngine, type TailEngineArgs, type TailEngineStats } from './tail-engine';
 export { TfjsPrefixEngine, createTfjsPrefixEngine, type TfjsPrefixEngineArgs } from './tfjs-prefix-engine';
 export { cachedPrefixOutputs, type CachedPrefixOutputsArgs, type PrefixRunOutput } from './cached-outputs';
 // racingPrefixEngine is plumbing (imported from its module); the batch stage of the training
