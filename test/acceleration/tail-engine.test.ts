@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { createTailEngine, sharedTailEngine } from '../../src/acceleration';
+import { createTailEngine, OnnxRuntimeError, sharedTailEngine } from '../../src/acceleration';
 import { splitFrozenPrefix } from '../../src/training/prefix';
 import { createSplitModelRunner } from '../../src/training/split-model-runner';
 import { evaluate, fit, predictIterator } from '../../src/training';
@@ -112,6 +112,25 @@ test('rebuilds its session when the tail’s weights change (setWeights), and on
   } finally {
     engine.dispose();
     tf.dispose(inputs);
+    model.dispose();
+  }
+});
+
+test('wrong inputs fail with errors that say what was expected and what to do', async () => {
+  const model = tinyModel('multi', 9);
+  const { tail } = splitFrozenPrefix(model);
+  const good = tailInputs(tail, 2, 6);
+  const wrong = tail.inputs.map((t) => tf.zeros([2, 3, 3, t.shape[3] as number]));
+  const engine = createTailEngine(tail);
+  try {
+    await assert.rejects(engine.predict(good.slice(0, 1)), (e: unknown) => e instanceof TypeError && e.message === `Expected 2 tail inputs for '${tail.name}' but received 1.`);
+    await assert.rejects(engine.predict(wrong), (e: unknown) => e instanceof OnnxRuntimeError && new RegExp(`^ONNX Runtime failed to run the tail of '${tail.name}': .*\\. Pass accelerate: false \\(or set TRANSFERLAB_ACCELERATE=0\\) to run it on TF\\.js\\.$`, 's').test(e.message));
+    const out = await engine.predict(good);
+    assert.deepEqual(out.shape, [2, 3], 'a failed run leaves the engine usable');
+    out.dispose();
+  } finally {
+    engine.dispose();
+    tf.dispose([...good, ...wrong]);
     model.dispose();
   }
 });
