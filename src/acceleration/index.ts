@@ -1,5 +1,6 @@
 // Public API of src/acceleration, re-exported by src/index.ts: running the frozen prefix on
-// faster engines (ONNX export for onnxruntime, a prefix engine, a feature cache, the default).
+// faster engines (ONNX export for onnxruntime, a prefix engine, a feature cache, the default), and
+// predicting the trainable tail on ONNX Runtime (the tail engine).
 export { OnnxConversionError, PrefixEngineStaleError, FeatureCacheError, OnnxRuntimeError } from './errors';
 export { emitOnnx, ONNX_SUPPORTED_LAYERS, toOnnx, type ToOnnxArgs } from './to-onnx';
 export { ONNX_IR_VERSION, ONNX_OPSET } from './onnx-graph';
