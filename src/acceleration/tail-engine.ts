@@ -132,24 +132,57 @@ export class TailEngine {
    * @param inputs - the tail's inputs in `tail.inputs` order (the prefix outputs, in cut order);
    *   read, not disposed
    * @returns the tail's output (e.g. `[batch, classes]` probabilities); the caller disposes it
-   * @throws OnnxRuntimeError when ONNX Runtime fails to run the converted tail (pass
-   *   `accelerate: false` or set `TRANSFERLAB_ACCELERATE=0` to use TF.js), or after `dispose()`
+   * @throws TypeError when the number of inputs is not the tail's; OnnxRuntimeError when ONNX
+   *   Runtime fails to run the converted tail (pass `accelerate: false` or set
+   *   `TRANSFERLAB_ACCELERATE=0` to use TF.js), or after `dispose()`
    * @example
    * const probs = await engine.predict(features);
    */
   async predict(inputs: tf.Tensor[]): Promise<tf.Tensor> {
-    if (inputs.length !== this.tail.inputs.length) {
-      throw new TypeError(`Expected ${this.tail.inputs.length} tail inputs for '${this.tail.name}' but received ${inputs.length}.`);
-    }
+    this.checkCount(inputs.length);
     const session = await this.fresh();
-    if (session === undefined) {
-      this.counters.tfjsRuns++;
-      return tf.tidy(() => this.tail.apply(inputs.length === 1 ? inputs[0] as tf.Tensor : inputs, { training: false }) as tf.Tensor);
-    }
-    const ort = loadOnnxRuntime();
+    if (session === undefined) return this.onTfjs(inputs);
     const data = await Promise.all(inputs.map((t) => t.data<'float32'>()));
+    return this.run(session, inputs.map((t, i) => ({ data: data[i] as Float32Array, dims: t.shape })));
+  }
+
+  /**
+   * {@link predict} for inputs given as flat float32 arrays (e.g. `OnnxPrefixEngine.predictPixelsData`):
+   * on ONNX Runtime they never enter TF.js; after a fallback, tensors are made of them.
+   *
+   * @param inputs - one `{ data, dims }` per tail input, in `tail.inputs` order; read, not changed
+   * @returns the tail's output; the caller disposes it
+   * @throws as {@link predict}
+   * @example
+   * const probs = await engine.predictData(await prefixEngine.predictPixelsData(batch, meta));
+   */
+  async predictData(inputs: ReadonlyArray<{ data: Float32Array; dims: readonly number[] }>): Promise<tf.Tensor> {
+    this.checkCount(inputs.length);
+    const session = await this.fresh();
+    if (session !== undefined) return this.run(session, inputs);
+    const tensors = inputs.map((o) => tf.tensor(o.data, [...o.dims]));
+    try {
+      return this.onTfjs(tensors);
+    } finally {
+      tf.dispose(tensors);
+    }
+  }
+
+  private checkCount(received: number): void {
+    if (received !== this.tail.inputs.length) {
+      throw new TypeError(`Expected ${this.tail.inputs.length} tail inputs for '${this.tail.name}' but received ${received}.`);
+    }
+  }
+
+  private onTfjs(inputs: tf.Tensor[]): tf.Tensor {
+    this.counters.tfjsRuns++;
+    return tf.tidy(() => this.tail.apply(inputs.length === 1 ? inputs[0] as tf.Tensor : inputs, { training: false }) as tf.Tensor);
+  }
+
+  private async run(session: Ort.InferenceSession, inputs: ReadonlyArray<{ data: Float32Array; dims: readonly number[] }>): Promise<tf.Tensor> {
+    const ort = loadOnnxRuntime();
     const feeds: Record<string, Ort.Tensor> = {};
-    inputs.forEach((t, i) => (feeds[this.inputNames[i] as string] = new ort.Tensor('float32', data[i] as Float32Array, t.shape)));
+    inputs.forEach((o, i) => (feeds[this.inputNames[i] as string] = new ort.Tensor('float32', o.data, [...o.dims])));
     let result: Ort.InferenceSession.ReturnType;
     try {
       result = await session.run(feeds, [this.outputName]);

@@ -119,7 +119,7 @@ export async function predictIterator(model: tf.LayersModel, source: BatchSource
   // thread) proceed while this one's tail runs and its probabilities are read back.
   await forEachTailBatch(runner, source, steps, {
     async each(batch) {
-      const probs = await runner.predictTail(batch.features);
+      const probs = await runner.predictTail(batch.features, batch.data);
       const rows = (await probs.array()) as number[][] | number[];
       probs.dispose();
       for (const row of rows) probabilities.push(Array.isArray(row) ? row : [row]);
@@ -136,6 +136,7 @@ export async function predictIterator(model: tf.LayersModel, source: BatchSource
         labels = (labels ?? []).concat(l);
       }
     },
+    predictOnly: true,
   });
   const predictions = probabilities.map((row) => (row.length === 1 ? (row[0] > 0.5 ? 1 : 0) : row.indexOf(Math.max(...row))));
   return { probabilities, predictions, labels, filepaths };

@@ -161,7 +161,7 @@ export async function runEvaluation(runner: SplitModelRunner, source: BatchSourc
       const ys = batch.ys;
       if (!ys) throw new TrainingError('Expected batches with targets (ys) for evaluation, but the source yielded none. Use classMode "categorical"/"sparse"/"binary".');
       // The tail in inference mode (ONNX Runtime when it converts); loss and metrics on its output in TF.js.
-      const out = await runner.predictTail(batch.features);
+      const out = await runner.predictTail(batch.features, batch.data);
       let values: tf.Tensor[];
       try {
         values = tf.tidy(() => [meanOf(loss.fn(ys, out)), ...metrics.map((m) => meanOf(m.fn(ys, out)))]);
@@ -175,6 +175,7 @@ export async function runEvaluation(runner: SplitModelRunner, source: BatchSourc
       }
     },
     after: (step) => callHook(callbacks, 'onTestBatchEnd', step, means.result()),
+    predictOnly: true,
   });
   const logs = means.result();
   await callHook(callbacks, 'onTestEnd', logs);

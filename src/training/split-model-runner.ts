@@ -7,6 +7,7 @@ import { splitFrozenPrefix, type FrozenSplit } from './prefix';
 import { TrainingError } from './errors';
 import { makeBatchNormRespectTrainable } from '../layers/batch-normalization';
 import { makeConvGradientsLazy } from '../layers/conv-gradients';
+import type { PrefixRunOutput } from '../acceleration/cached-outputs';
 import { sharedTailEngine, type TailEngine } from '../acceleration/tail-engine';
 import type { PrefixEngine, PrefixEngineMeta } from './types';
 
@@ -25,10 +26,11 @@ export interface SplitModelRunner {
   tail(inputs: tf.Tensor[], training: boolean): tf.Tensor;
   /**
    * Runs the tail in inference mode for prediction and evaluation: on ONNX Runtime when the runner
-   * has a tail engine (see `accelerateTail`), else on TF.js. `inputs` are not disposed; the caller
-   * disposes the result.
+   * has a tail engine (see `accelerateTail`), else on TF.js. `data`, when given, holds the inputs
+   * instead (a `TailBatch` drawn with `predictOnly`; `inputs` is then empty). Neither is disposed;
+   * the caller disposes the result.
    */
-  predictTail(inputs: tf.Tensor[]): Promise<tf.Tensor>;
+  predictTail(inputs: tf.Tensor[], data?: PrefixRunOutput[]): Promise<tf.Tensor>;
   /** The engine of `predictTail`, or null when the tail predicts on TF.js. */
   readonly tailEngine: TailEngine | null;
   /** One line for logs: where the prefix runs. */
@@ -86,9 +88,15 @@ export function createSplitModelRunner(model: tf.LayersModel, prefixEngine?: Pre
       });
     },
     tail,
-    async predictTail(inputs) {
-      if (tailEngine !== null) return tailEngine.predict(inputs);
-      return tf.tidy(() => tail(inputs, false));
+    async predictTail(inputs, data) {
+      if (tailEngine !== null) return data === undefined ? tailEngine.predict(inputs) : tailEngine.predictData(data);
+      if (data === undefined) return tf.tidy(() => tail(inputs, false));
+      const tensors = data.map((o) => tf.tensor(o.data, o.dims));
+      try {
+        return tf.tidy(() => tail(tensors, false));
+      } finally {
+        tf.dispose(tensors);
+      }
     },
     describe() {
       if (split.prefix === null) return 'no frozen prefix: the whole model trains under the tape';

@@ -1,7 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { createTailEngine, OnnxRuntimeError, sharedTailEngine } from '../../src/acceleration';
+import sharp from 'sharp';
+import { createFeatureCache, createOnnxPrefixEngine, createTailEngine, OnnxRuntimeError, sharedTailEngine } from '../../src/acceleration';
+import { ImageDataGenerator } from '../../src/preprocessing/image-data-generator';
 import { splitFrozenPrefix } from '../../src/training/prefix';
 import { createSplitModelRunner } from '../../src/training/split-model-runner';
 import { evaluate, fit, predictIterator } from '../../src/training';
@@ -215,5 +220,55 @@ test('fit’s validation predicts the tail on ONNX Runtime, rebuilt after each e
     assert.ok(Math.abs(last - (logs.loss as number)) < 1e-4, `last val_loss ${last} vs TF.js ${logs.loss}`);
   } finally {
     model.dispose();
+  }
+});
+
+test('over a folder, the cut tensors go from the ONNX prefix to the ONNX tail as arrays (cold, warm and partly cached), with TF.js’s predictions', async () => {
+  const dir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'transferlab-tail-'));
+  const model = tinyModel('multi', 11);
+  model.compile({ optimizer: tf.train.adam(0.01), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
+  const prefix = splitFrozenPrefix(model).prefix as tf.LayersModel;
+  const engine = await createOnnxPrefixEngine(prefix, { threads: 1, cache: createFeatureCache() });
+  try {
+    const files: string[] = [];
+    for (let i = 0; i < 10; i++) {
+      const file = path.join(dir, `class_${i % 3}`, `img_${i}.png`);
+      await fs.promises.mkdir(path.dirname(file), { recursive: true });
+      await sharp({ create: { width: 9, height: 10, channels: 3, background: { r: 25 * i, g: 250 - 20 * i, b: 9 * i } } }).png().toFile(file);
+      files.push(file);
+    }
+    const flow = () => new ImageDataGenerator({ rescale: 1 / 255 }).flowFromDirectory(dir, { targetSize: [8, 8], batchSize: 4, shuffle: false, workers: 0, verbose: false });
+    const expected = await predictIterator(model, flow(), { accelerate: false });
+    const expectedLogs = await evaluate(model, flow(), { accelerate: false });
+    const calls = { tensors: 0, data: 0 };
+    const predictPixels = engine.predictPixels.bind(engine);
+    const predictPixelsData = engine.predictPixelsData.bind(engine);
+    engine.predictPixels = (batch, meta) => { calls.tensors++; return predictPixels(batch, meta); };
+    engine.predictPixelsData = (batch, meta) => { calls.data++; return predictPixelsData(batch, meta); };
+    const tail = sharedTailEngine(splitFrozenPrefix(model).tail);
+    const runsBefore = tail.stats.onnxRuns;
+    const before = tf.memory().numTensors;
+    const cold = await predictIterator(model, flow(), { prefixEngine: engine });
+    const warm = await predictIterator(model, flow(), { prefixEngine: engine });
+    const st = fs.statSync(files[5] as string);
+    fs.utimesSync(files[5] as string, st.atime, new Date(st.mtimeMs + 5000)); // one file changed: its batch mixes cached and computed samples
+    const missesBefore = engine.cache?.stats.misses ?? 0;
+    const mixed = await predictIterator(model, flow(), { prefixEngine: engine });
+    assert.equal((engine.cache?.stats.misses ?? 0) - missesBefore, 1, 'only the changed file is computed');
+    const logs = await evaluate(model, flow(), { prefixEngine: engine });
+    assert.equal(tf.memory().numTensors, before, 'no tensors left behind');
+    assert.deepEqual(calls, { tensors: 0, data: 12 }, '3 batches × 4 passes, all as arrays');
+    assert.equal(tail.stats.onnxRuns - runsBefore, 12);
+    for (const [name, result] of [['cold', cold], ['warm', warm], ['mixed', mixed]] as const) {
+      assert.deepEqual(result.filepaths, expected.filepaths);
+      assert.deepEqual(result.predictions, expected.predictions, name);
+      const diff = Math.max(...result.probabilities.flat().map((p, i) => Math.abs(p - (expected.probabilities.flat()[i] as number))));
+      assert.ok(diff < 1e-4, `${name}: max |ONNX − TF.js| = ${diff}`);
+    }
+    assert.ok(Math.abs((logs.loss as number) - (expectedLogs.loss as number)) < 1e-4, `loss ${logs.loss} vs ${expectedLogs.loss}`);
+  } finally {
+    engine.dispose();
+    model.dispose();
+    await fs.promises.rm(dir, { recursive: true, force: true });
   }
 });
