@@ -55,6 +55,8 @@ function instrument(model: tf.LayersModel): void {
   };
   const tail = TailEngine.prototype.predict;
   TailEngine.prototype.predict = function (this: TailEngine, inputs: tf.Tensor[]) { return timed('tail', () => tail.call(this, inputs)); };
+  const tailData = TailEngine.prototype.predictData;
+  TailEngine.prototype.predictData = function (this: TailEngine, inputs: Parameters<typeof tailData>[0]) { return timed('tail', () => tailData.call(this, inputs)); };
   const array = tf.Tensor.prototype.array;
   tf.Tensor.prototype.array = function (this: tf.Tensor) { return timed('readback', () => array.call(this)); } as typeof array;
   void model;
