@@ -3,7 +3,7 @@
 // Runtime on in-memory tensors measured in the same process.
 //
 // Stages are timed by wrapping methods (no library change): decode (plan.load, from the call to the
-// pixels), ORT (session.run), tail predict, probabilities read back, cache put. Overlapping stages
+// pixels), ORT (session.run), tail predict (the TailEngine: ONNX Runtime on the main thread), probabilities read back, cache put. Overlapping stages
 // are reported as they are; "wall" is the whole call.
 // Settings (environment): BENCH_BATCH (default 32), BENCH_IMAGES (default 64), BENCH_SIZE (224).
 //
@@ -13,7 +13,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { createFeatureCache, createOnnxPrefixEngine, FeatureCache } from '../src/acceleration';
+import { createFeatureCache, createOnnxPrefixEngine, FeatureCache, TailEngine } from '../src/acceleration';
 import { ImageDataGenerator } from '../src/preprocessing';
 import { DirectoryIterator } from '../src/preprocessing/directory-iterator';
 import { initBackend } from '../src/runtime/backend';
@@ -53,6 +53,10 @@ function instrument(model: tf.LayersModel): void {
   fc.set = function (this: unknown, ...a: unknown[]) {
     return timed('cacheput', () => set.apply(this, a));
   };
+  const tail = TailEngine.prototype.predict;
+  TailEngine.prototype.predict = function (this: TailEngine, inputs: tf.Tensor[]) { return timed('tail', () => tail.call(this, inputs)); };
+  const tailData = TailEngine.prototype.predictData;
+  TailEngine.prototype.predictData = function (this: TailEngine, inputs: Parameters<typeof tailData>[0]) { return timed('tail', () => tailData.call(this, inputs)); };
   const array = tf.Tensor.prototype.array;
   tf.Tensor.prototype.array = function (this: tf.Tensor) { return timed('readback', () => array.call(this)); } as typeof array;
   void model;

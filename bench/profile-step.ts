@@ -170,7 +170,7 @@ function post<T>(session: inspector.Session, method: string, params?: object): P
 const CATEGORIES: Array<[string, (fn: string, file: string) => boolean]> = [
   ['tail: optimizer update (Adam)', (fn) => fn === 'applyGradients'],
   ['tail: backward', (fn) => fn === 'backpropagateGradients'],
-  ['ORT outputs -> TF.js tensors (tf.tensor, concat)', (fn) => fn === 'tensorsFromChunks' || fn === 'cachedPrefixOutputs'],
+  ['ORT outputs -> TF.js tensors (tf.tensor, concat)', (fn) => fn === 'tensorsFromChunks' || fn === 'cachedPrefixOutputs' || fn === 'cachedPrefixParts' || fn === 'arraysFromChunks'],
   ['hand-off to ORT (x.data(), slices, postMessage, replies)', (_fn, file) => file === 'onnx-prefix-engine.js' || file === 'onnx-worker-session.js'],
   ['tail: forward (taped in fit)', (fn, file) => fn === 'tail' && file === 'pipeline.js'],
   ['tail: rest of minimize (tape set-up, gradient bookkeeping, disposal)', (fn) => fn === 'minimize'],
@@ -458,6 +458,13 @@ async function child(dataRoot: string, timedSteps: number): Promise<void> {
   (cachedOutputs as { cachedPrefixOutputs: typeof cachedFn }).cachedPrefixOutputs = (args) => {
     const start = nowMs();
     return cachedFn(args).finally(() => record('cachedPrefixOutputs', start));
+  };
+  // The ONNX engine looks the cache up through cachedPrefixParts (its parts become tensors, or
+  // arrays for the tail engine); timed under the same name.
+  const partsFn = cachedOutputs.cachedPrefixParts;
+  (cachedOutputs as { cachedPrefixParts: typeof partsFn }).cachedPrefixParts = (args) => {
+    const start = nowMs();
+    return partsFn(args).finally(() => record('cachedPrefixOutputs', start));
   };
   wrap(FeatureCache.prototype, 'set', 'cache.set');
   class Marks extends Callback {

@@ -54,14 +54,40 @@ export function tensorsFromChunks(parts: PrefixRunOutput[][]): tf.Tensor[] {
   return first.map((_, k) => tf.tidy(() => tf.concat(parts.map((part) => tf.tensor((part[k] as PrefixRunOutput).data, (part[k] as PrefixRunOutput).dims)), 0)));
 }
 /**
- * Prefix outputs of a batch given by its files, computing only what the cache lacks.
+ * One flat array per cut tensor from outputs computed in chunks, for a tail that runs outside
+ * TF.js: a single chunk's own arrays (no copy), else the chunks copied one after the other.
  *
- * @returns one tensor per cut tensor, `[filepaths.length, ...]`; the caller disposes them
+ * @param parts - per chunk, one output per cut tensor
+ * @returns one output per cut tensor, `[total rows, ...]`; read only (a single chunk's arrays may
+ *   also be views of feature-cache entries)
+ */
+export function arraysFromChunks(parts: PrefixRunOutput[][]): PrefixRunOutput[] {
+  const first = parts[0] as PrefixRunOutput[];
+  if (parts.length === 1) return first;
+  const rows = parts.reduce((n, part) => n + ((part[0] as PrefixRunOutput).dims[0] as number), 0);
+  return first.map((o, k) => {
+    const data = new Float32Array(rows * product(o.dims.slice(1)));
+    let offset = 0;
+    for (const part of parts) {
+      const chunk = (part[k] as PrefixRunOutput).data;
+      data.set(chunk, offset);
+      offset += chunk.length;
+    }
+    return { data, dims: [rows, ...o.dims.slice(1)] };
+  });
+}
+
+/**
+ * Prefix outputs of a batch given by its files, computing only what the cache lacks, as chunks of
+ * consecutive samples in batch order (the computed chunks when nothing was cached, else one part
+ * per sample); assemble them with {@link tensorsFromChunks} or {@link arraysFromChunks}.
+ *
+ * @returns per part, one output per cut tensor; the arrays may be views of cache entries (read only)
  * @throws whatever `compute` throws
  * @example
- * const outs = await cachedPrefixOutputs({ cache, fingerprint, filepaths, preprocessingKey, compute: (m) => run(m) });
+ * const features = arraysFromChunks(await cachedPrefixParts({ cache, fingerprint, filepaths, preprocessingKey, compute }));
  */
-export async function cachedPrefixOutputs(args: CachedPrefixOutputsArgs): Promise<tf.Tensor[]> {
+export async function cachedPrefixParts(args: CachedPrefixOutputsArgs): Promise<PrefixRunOutput[][]> {
   const { cache, fingerprint, filepaths, preprocessingKey } = args;
   const n = filepaths.length;
   // Synchronous stats (≈ 10 µs each): the computation below then starts without waiting on the
@@ -71,7 +97,7 @@ export async function cachedPrefixOutputs(args: CachedPrefixOutputsArgs): Promis
   const misses = found.flatMap((f, i) => (f === undefined ? [i] : []));
   if (misses.length > 0) {
     const parts = await args.compute(misses);
-    if (misses.length === n && cache === undefined) return tensorsFromChunks(parts); // nothing to store
+    if (misses.length === n && cache === undefined) return parts; // nothing to store
     // Entries are views into the chunks' outputs (no copies); an entry keeps its chunk's buffer alive.
     const shapes = (parts[0] as PrefixRunOutput[]).map((o) => o.dims.slice(1));
     const sizes = shapes.map(product);
@@ -88,8 +114,19 @@ export async function cachedPrefixOutputs(args: CachedPrefixOutputsArgs): Promis
       }
     }
     await Promise.all(stores);
-    if (misses.length === n) return tensorsFromChunks(parts); // the batch in order: no reassembly
+    if (misses.length === n) return parts; // the batch in order: no reassembly
   }
-  const first = found[0] as CachedFeatures;
-  return first.shapes.map((shape, k) => tf.tidy(() => tf.concat(found.map((f) => tf.tensor((f as CachedFeatures).data[k] as Float32Array, [1, ...shape])), 0)));
+  return found.map((f) => (f as CachedFeatures).shapes.map((shape, k) => ({ data: (f as CachedFeatures).data[k] as Float32Array, dims: [1, ...shape] })));
+}
+
+/**
+ * Prefix outputs of a batch given by its files, computing only what the cache lacks.
+ *
+ * @returns one tensor per cut tensor, `[filepaths.length, ...]`; the caller disposes them
+ * @throws whatever `compute` throws
+ * @example
+ * const outs = await cachedPrefixOutputs({ cache, fingerprint, filepaths, preprocessingKey, compute: (m) => run(m) });
+ */
+export async function cachedPrefixOutputs(args: CachedPrefixOutputsArgs): Promise<tf.Tensor[]> {
+  return tensorsFromChunks(await cachedPrefixParts(args));
 }

@@ -9,6 +9,7 @@
  * `predictPixels` never gets a tensor it would only read back.
  */
 import type * as tf from '@tensorflow/tfjs';
+import type { PrefixRunOutput } from './cached-outputs';
 
 /** What a {@link PrefixEngine} may use to cache or route a batch. */
 export interface PrefixEngineMeta {
@@ -49,6 +50,13 @@ export interface PrefixEngine {
    * engine without it, they make a tensor and call `predict`.
    */
   predictPixels?(batch: PixelBatch, meta?: PrefixEngineMeta): Promise<tf.Tensor[]>;
+  /**
+   * The outputs of `predictPixels` as flat float32 arrays, one per cut tensor, that never enter
+   * TF.js (read only; they may be views of feature-cache entries): what `evaluate` and
+   * `predictIterator` call when the tail predicts on ONNX Runtime too (the tail engine).
+   * Optional: for an engine without it, they use `predictPixels`.
+   */
+  predictPixelsData?(batch: PixelBatch, meta?: PrefixEngineMeta): Promise<PrefixRunOutput[]>;
   /** One line naming the engine and its device, for logs. */
   describe(): string;
   /** Releases native resources. */

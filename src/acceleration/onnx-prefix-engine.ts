@@ -16,7 +16,7 @@ import * as os from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import type * as Ort from 'onnxruntime-node';
 import { OnnxRuntimeError, PrefixEngineStaleError } from './errors';
-import { cachedPrefixOutputs, product, tensorsFromChunks } from './cached-outputs';
+import { arraysFromChunks, cachedPrefixParts, product, tensorsFromChunks, type PrefixRunOutput } from './cached-outputs';
 import type { FilePrefixEngine, PixelBatch, PrefixEngineMeta } from './engine';
 import type { FeatureCache } from './feature-cache';
 import { OnnxWorkerSession, type OnnxRunOutput } from './onnx-worker-session';
@@ -287,7 +287,7 @@ export class OnnxPrefixEngine implements FilePrefixEngine {
       positions.forEach((i, j) => gathered.set(pixels.subarray(i * size, (i + 1) * size), j * size));
       return gathered;
     };
-    return this.runBatch({ size: n, imageShape, load }, meta, false);
+    return this.tensorsOf({ size: n, imageShape, load }, meta, false);
   }
 
   /**
@@ -302,7 +302,7 @@ export class OnnxPrefixEngine implements FilePrefixEngine {
    * @throws PrefixEngineStaleError when a prefix layer was unfrozen; whatever `load` throws
    */
   predictPixels(batch: PixelBatch, meta?: PrefixEngineMeta): Promise<tf.Tensor[]> {
-    return this.runBatch(batch, meta, true);
+    return this.tensorsOf(batch, meta, true);
   }
 
   /**
@@ -330,11 +330,36 @@ export class OnnxPrefixEngine implements FilePrefixEngine {
    * const feats = await engine.predictFiles(plan.filepaths, it.preprocessingKey, it.imageShape, plan.load);
    */
   predictFiles(filepaths: string[], preprocessingKey: string, sampleShape: number[], load: (positions: number[]) => Promise<Float32Array>): Promise<tf.Tensor[]> {
-    return this.runBatch({ size: filepaths.length, imageShape: sampleShape, load }, { filepaths, preprocessingKey, deterministic: true }, true);
+    return this.tensorsOf({ size: filepaths.length, imageShape: sampleShape, load }, { filepaths, preprocessingKey, deterministic: true }, true);
   }
 
-  /** The one batch path: cache lookup when `meta` allows, then the misses in chunks; `ramp`: the pixels are still to be decoded (see `runChunks`). */
-  private async runBatch(batch: PixelBatch, meta: PrefixEngineMeta | undefined, ramp: boolean): Promise<tf.Tensor[]> {
+  /**
+   * {@link predictPixels} with the outputs as flat arrays, one per cut tensor, that never enter
+   * TF.js: for a tail that runs on ONNX Runtime too (`TailEngine.predictData`).
+   *
+   * @param batch - as in {@link predictPixels}
+   * @param meta - as in {@link predict}
+   * @returns one output per cut tensor, `[batch.size, ...]`, in cut order; read only (they may be
+   *   views of feature-cache entries)
+   * @throws PrefixEngineStaleError when a prefix layer was unfrozen; whatever `load` throws
+   * @example
+   * const probs = await tailEngine.predictData(await engine.predictPixelsData(batch, meta));
+   */
+  async predictPixelsData(batch: PixelBatch, meta?: PrefixEngineMeta): Promise<PrefixRunOutput[]> {
+    return arraysFromChunks(await this.runBatch(batch, meta, true));
+  }
+
+  /** The tensors of {@link runBatch}'s parts. */
+  private async tensorsOf(batch: PixelBatch, meta: PrefixEngineMeta | undefined, ramp: boolean): Promise<tf.Tensor[]> {
+    return tensorsFromChunks(await this.runBatch(batch, meta, ramp));
+  }
+
+  /**
+   * The one batch path: cache lookup when `meta` allows, then the misses in chunks; `ramp`: the
+   * pixels are still to be decoded (see `runChunks`). Returns the outputs as parts of consecutive
+   * samples in batch order (see `cachedPrefixParts`).
+   */
+  private async runBatch(batch: PixelBatch, meta: PrefixEngineMeta | undefined, ramp: boolean): Promise<OnnxRunOutput[][]> {
     await this.ensureFresh();
     this.counters.batches++;
     const n = batch.size;
@@ -347,9 +372,9 @@ export class OnnxPrefixEngine implements FilePrefixEngine {
       const compute = (misses: number[]): Promise<OnnxRunOutput[][]> => this.runChunks(misses.length, imageShape, (from, to) => batch.load(misses.slice(from, to)), ramp && idle);
       const { filepaths, preprocessingKey } = meta ?? {};
       if (!this.cache || meta?.deterministic !== true || preprocessingKey === undefined || filepaths === undefined || filepaths.length !== n) {
-        return tensorsFromChunks(await compute(Array.from({ length: n }, (_, i) => i)));
+        return await compute(Array.from({ length: n }, (_, i) => i));
       }
-      return await cachedPrefixOutputs({ cache: this.cache, fingerprint: this.fingerprintValue, filepaths, preprocessingKey, compute });
+      return await cachedPrefixParts({ cache: this.cache, fingerprint: this.fingerprintValue, filepaths, preprocessingKey, compute });
     } finally {
       this.filesInProgress--;
     }

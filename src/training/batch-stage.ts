@@ -7,7 +7,10 @@
  * the pixels as Float32Arrays, chunk by chunk, and with a feature cache only the misses of a
  * deterministic batch are decoded (a warm validation epoch decodes nothing). A tensor is made
  * only where TF.js needs one: the TF.js prefix, an engine without `predictPixels`, or the tail
- * itself when nothing is frozen. Any other source yields tensors (`next()`), run as they are.
+ * itself when nothing is frozen. Loops that only predict (`evaluate`, `predictIterator`, `fit`'s
+ * validation) with the tail on ONNX Runtime take the prefix outputs as arrays (`predictPixelsData`),
+ * so the cut tensors never enter TF.js either. Any other source yields tensors (`next()`), run as
+ * they are.
  *
  * The engines' side of this (`PixelBatch`, `FilePrefixEngine`) is in `acceleration/engine.ts`.
  *
@@ -15,16 +18,24 @@
  * with its `OrderedEnqueuer` / `tf.data` prefetch.
  */
 import * as tf from '@tensorflow/tfjs';
+import type { PrefixRunOutput } from '../acceleration/cached-outputs';
 import { readsFiles } from '../acceleration/engine';
 import type { BatchPlanner } from '../preprocessing/batch';
 import { Prefetcher } from '../util/prefetch';
+import { TrainingError } from './errors';
 import type { SplitModelRunner } from './split-model-runner';
 import type { BatchSource } from './types';
 
 /** One batch as the inputs of the trainable tail. The caller disposes `ys` and `features`. */
 export interface TailBatch {
-  /** Tail inputs (prefix outputs, or the images when nothing is frozen), in cut order. */
+  /** Tail inputs (prefix outputs, or the images when nothing is frozen), in cut order; empty when `data` holds them. */
   features: tf.Tensor[];
+  /**
+   * The tail inputs as flat arrays instead of tensors (read only), when the batch was drawn for
+   * prediction (`predictOnly`), the runner predicts its tail on ONNX Runtime and the prefix engine
+   * has `predictPixelsData`: the cut tensors never enter TF.js. Give both to `runner.predictTail`.
+   */
+  data?: PrefixRunOutput[];
   /** Targets, when the source yields them. */
   ys?: tf.Tensor;
   /** Samples in the batch. */
@@ -34,7 +45,7 @@ export interface TailBatch {
 }
 
 /** A batch of a planner's stream as tail inputs (see the module comment). */
-async function fromPlan(runner: SplitModelRunner, planner: BatchPlanner): Promise<TailBatch> {
+async function fromPlan(runner: SplitModelRunner, planner: BatchPlanner, predictOnly: boolean): Promise<TailBatch> {
   const engine = runner.engine;
   const key = planner.preprocessingKey;
   // Prefetch need not decode what the engine's cache will answer.
@@ -44,6 +55,13 @@ async function fromPlan(runner: SplitModelRunner, planner: BatchPlanner): Promis
     const size = plan.filepaths.length;
     const meta = { filepaths: plan.filepaths, deterministic: planner.deterministic, preprocessingKey: key };
     let features: tf.Tensor[];
+    if (predictOnly && runner.tailEngine !== null && runner.split.prefix !== null && engine?.predictPixelsData !== undefined) {
+      const data = await engine.predictPixelsData({ size, imageShape: planner.imageShape, load: plan.load }, meta);
+      if (data.length !== runner.split.cutTensors.length) {
+        throw new TrainingError(`PrefixEngine ${engine.describe()} returned ${data.length} outputs but the cut has ${runner.split.cutTensors.length} (${runner.split.cutTensors.join(', ')}).`);
+      }
+      return { features: [], data, ys: plan.ys, size, filepaths: plan.filepaths };
+    }
     if (runner.split.prefix !== null && engine?.predictPixels !== undefined) {
       features = runner.checkOutputs(await engine.predictPixels({ size, imageShape: planner.imageShape, load: plan.load }, meta));
     } else {
@@ -85,15 +103,17 @@ async function fromTensors(runner: SplitModelRunner, source: BatchSource): Promi
  *
  * @param runner - from `createSplitModelRunner` (its engine decides whether a cache is consulted)
  * @param source - the batches; same stream position and epoch semantics as `source.next()`
+ * @param options - `predictOnly: true`: the batch only goes to `runner.predictTail`, so its
+ *   features may come as `data` (see {@link TailBatch.data}). Default false.
  * @returns a {@link TailBatch}; the caller disposes `features` and `ys`
  * @throws TrainingError when the engine returns the wrong number of tensors; whatever decoding throws
  * @example
  * const { features, ys, size } = await nextTailBatch(runner, valGen);
  * try { ... runner.tail(features, false) ... } finally { tf.dispose([...features, ...(ys ? [ys] : [])]); }
  */
-export function nextTailBatch(runner: SplitModelRunner, source: BatchSource): Promise<TailBatch> {
+export function nextTailBatch(runner: SplitModelRunner, source: BatchSource, options: { predictOnly?: boolean } = {}): Promise<TailBatch> {
   const planner = source.planner ?? null;
-  return planner === null ? fromTensors(runner, source) : fromPlan(runner, planner);
+  return planner === null ? fromTensors(runner, source) : fromPlan(runner, planner, options.predictOnly ?? false);
 }
 
 /**
@@ -115,13 +135,14 @@ export class TailBatchQueue {
    * @param source - the batches, drawn in order with `nextTailBatch`
    * @param total - batches that will be taken (no batch beyond them is drawn from `source`)
    * @param depth - batches in flight, ≥ 1. Default 2.
+   * @param predictOnly - as in {@link nextTailBatch}. Default false.
    */
-  constructor(runner: SplitModelRunner, source: BatchSource, total: number, depth = 2) {
+  constructor(runner: SplitModelRunner, source: BatchSource, total: number, depth = 2, predictOnly = false) {
     this.ahead = new Prefetcher({
       depth,
       limit: total,
       make: () => {
-        const batch = nextTailBatch(runner, source);
+        const batch = nextTailBatch(runner, source, { predictOnly });
         batch.catch(() => undefined); // surfaces when taken; must not be an unhandled rejection meanwhile
         return batch;
       },
@@ -167,6 +188,8 @@ export interface TailBatchLoop {
   each(batch: TailBatch, step: number): Promise<void>;
   /** After the batch's tensors are disposed (`on...BatchEnd`); true stops the loop. */
   after?(step: number): Promise<boolean | void>;
+  /** The loop only predicts the tail (`runner.predictTail(batch.features, batch.data)`), so batches may carry `data` instead of tensors. Default false. */
+  predictOnly?: boolean;
 }
 
 /**
@@ -184,7 +207,7 @@ export interface TailBatchLoop {
  * await forEachTailBatch(runner, valGen, valGen.length, { each: async (b) => { ... runner.tail(b.features, false) ... } });
  */
 export async function forEachTailBatch(runner: SplitModelRunner, source: BatchSource, steps: number, loop: TailBatchLoop): Promise<void> {
-  const queue = new TailBatchQueue(runner, source, steps);
+  const queue = new TailBatchQueue(runner, source, steps, 2, loop.predictOnly ?? false);
   try {
     for (let step = 0; step < steps; step++) {
       await loop.before?.(step);

@@ -8,7 +8,7 @@ import { TrainingError } from './errors';
 import { checkSourceClasses, resolveCompileArgs, runEvaluation, trainedClassNames, type FitArgs } from './fit';
 import { createSplitModelRunner } from './split-model-runner';
 import { splitFrozenPrefix } from './prefix';
-import { autoPrefixEngine } from '../acceleration/auto-engine';
+import { accelerationEnabled, autoPrefixEngine } from '../acceleration/auto-engine';
 import { forEachTailBatch } from './batch-stage';
 import type { BatchSource, Logs, PrefixEngine } from './types';
 import { checkInteger } from '../util/validate';
@@ -19,7 +19,7 @@ export interface EvaluateArgs extends Pick<FitArgs, 'loss' | 'metrics'> {
   steps?: number;
   /** Runs the frozen prefix instead of TF.js. Default: `autoPrefixEngine` (ONNX Runtime with a feature cache when it helps; see `accelerate`). */
   prefixEngine?: PrefixEngine;
-  /** False runs the frozen prefix on TF.js (so does `TRANSFERLAB_ACCELERATE=0`). Default true. */
+  /** False runs the frozen prefix and the tail on TF.js (so does `TRANSFERLAB_ACCELERATE=0`); true predicts the tail on ONNX Runtime too (`TailEngine`) when it converts. Default true. */
   accelerate?: boolean;
   /** Callbacks whose test hooks are called. Default []. */
   callbacks?: Callback[];
@@ -47,7 +47,8 @@ export async function evaluate(model: tf.LayersModel, source: BatchSource, args:
   const { loss, metrics } = resolveCompileArgs(model, args, false);
   checkSourceClasses(args.trainingClasses ?? trainedClassNames(model), source, ['the training data', 'the evaluated source']);
   const engine = args.prefixEngine ?? (await autoPrefixEngine(model, splitFrozenPrefix(model).prefix, source, { accelerate: args.accelerate }));
-  return runEvaluation(createSplitModelRunner(model, engine), source, steps, loss, metrics, args.callbacks ?? []);
+  const runner = createSplitModelRunner(model, engine, { accelerateTail: accelerationEnabled(args.accelerate) });
+  return runEvaluation(runner, source, steps, loss, metrics, args.callbacks ?? []);
 }
 
 /** Options of {@link predictIterator}. */
@@ -56,7 +57,7 @@ export interface PredictIteratorArgs {
   steps?: number;
   /** Runs the frozen prefix instead of TF.js. Default: `autoPrefixEngine` (ONNX Runtime with a feature cache when it helps; see `accelerate`). */
   prefixEngine?: PrefixEngine;
-  /** False runs the frozen prefix on TF.js (so does `TRANSFERLAB_ACCELERATE=0`). Default true. */
+  /** False runs the frozen prefix and the tail on TF.js (so does `TRANSFERLAB_ACCELERATE=0`); true predicts the tail on ONNX Runtime too (`TailEngine`) when it converts. Default true. */
   accelerate?: boolean;
   /**
    * Maps the source's label indices to the model's (test index → train index) when the test
@@ -108,7 +109,8 @@ export async function predictIterator(model: tf.LayersModel, source: BatchSource
   const steps = checkInteger('steps', args.steps ?? source.length, 1);
   // A labelMap is an explicit alignment; without one the classes must line up.
   if (args.labelMap === undefined) checkSourceClasses(args.trainingClasses ?? trainedClassNames(model), source, ['the training data', 'the predicted source']);
-  const runner = createSplitModelRunner(model, args.prefixEngine ?? (await autoPrefixEngine(model, splitFrozenPrefix(model).prefix, source, { accelerate: args.accelerate })));
+  const engine = args.prefixEngine ?? (await autoPrefixEngine(model, splitFrozenPrefix(model).prefix, source, { accelerate: args.accelerate }));
+  const runner = createSplitModelRunner(model, engine, { accelerateTail: accelerationEnabled(args.accelerate) });
   const probabilities: number[][] = [];
   const filepaths: string[] = [];
   let labels: number[] | undefined;
@@ -117,7 +119,7 @@ export async function predictIterator(model: tf.LayersModel, source: BatchSource
   // thread) proceed while this one's tail runs and its probabilities are read back.
   await forEachTailBatch(runner, source, steps, {
     async each(batch) {
-      const probs = tf.tidy(() => runner.tail(batch.features, false));
+      const probs = await runner.predictTail(batch.features, batch.data);
       const rows = (await probs.array()) as number[][] | number[];
       probs.dispose();
       for (const row of rows) probabilities.push(Array.isArray(row) ? row : [row]);
@@ -134,6 +136,7 @@ export async function predictIterator(model: tf.LayersModel, source: BatchSource
         labels = (labels ?? []).concat(l);
       }
     },
+    predictOnly: true,
   });
   const predictions = probabilities.map((row) => (row.length === 1 ? (row[0] > 0.5 ? 1 : 0) : row.indexOf(Math.max(...row))));
   return { probabilities, predictions, labels, filepaths };

@@ -14,7 +14,7 @@ import { forEachTailBatch } from './batch-stage';
 import { minimize } from './optimizer-step';
 import { createSplitModelRunner, type SplitModelRunner } from './split-model-runner';
 import { splitFrozenPrefix } from './prefix';
-import { autoPrefixEngine } from '../acceleration/auto-engine';
+import { accelerationEnabled, autoPrefixEngine } from '../acceleration/auto-engine';
 import type { BatchSource, Logs, PrefixEngine } from './types';
 import { deriveSeed } from '../util/random';
 import { getGlobalSeed } from '../util/seed';
@@ -70,7 +70,11 @@ export interface FitArgs {
   metrics?: Array<string | ResolvedFn>;
   /** Runs the frozen prefix instead of TF.js (e.g. ONNX Runtime). Default: `autoPrefixEngine` (ONNX Runtime with a feature cache when it helps; see `accelerate`). */
   prefixEngine?: PrefixEngine;
-  /** False runs the frozen prefix on TF.js (so does the environment variable `TRANSFERLAB_ACCELERATE=0`). Default true. */
+  /**
+   * False runs the frozen prefix, and the tail of validation passes, on TF.js (so does the
+   * environment variable `TRANSFERLAB_ACCELERATE=0`); true runs the prefix on ONNX Runtime when it
+   * helps and validation's tail too (`TailEngine`, when it converts). Default true.
+   */
   accelerate?: boolean;
   /**
    * Run frozen leading layers outside the gradient tape (see splitFrozenPrefix). `false` cuts
@@ -156,10 +160,14 @@ export async function runEvaluation(runner: SplitModelRunner, source: BatchSourc
     async each(batch) {
       const ys = batch.ys;
       if (!ys) throw new TrainingError('Expected batches with targets (ys) for evaluation, but the source yielded none. Use classMode "categorical"/"sparse"/"binary".');
-      const values = tf.tidy(() => {
-        const out = runner.tail(batch.features, false);
-        return [meanOf(loss.fn(ys, out)), ...metrics.map((m) => meanOf(m.fn(ys, out)))];
-      });
+      // The tail in inference mode (ONNX Runtime when it converts); loss and metrics on its output in TF.js.
+      const out = await runner.predictTail(batch.features, batch.data);
+      let values: tf.Tensor[];
+      try {
+        values = tf.tidy(() => [meanOf(loss.fn(ys, out)), ...metrics.map((m) => meanOf(m.fn(ys, out)))]);
+      } finally {
+        out.dispose();
+      }
       try {
         await means.addScalars(values, loss, metrics, batch.size);
       } finally {
@@ -167,6 +175,7 @@ export async function runEvaluation(runner: SplitModelRunner, source: BatchSourc
       }
     },
     after: (step) => callHook(callbacks, 'onTestBatchEnd', step, means.result()),
+    predictOnly: true,
   });
   const logs = means.result();
   await callHook(callbacks, 'onTestEnd', logs);
@@ -251,7 +260,8 @@ export async function fit(model: tf.LayersModel, x: BatchSource, args: FitArgs =
     throw new TrainingError(`Expected either split: false or a prefixEngine, but received both: split: false differentiates the whole graph, so there is no frozen prefix for ${args.prefixEngine.describe()} to run. Drop prefixEngine, or drop split: false.`);
   }
   const engine = !split ? null : (args.prefixEngine ?? (await autoPrefixEngine(model, splitFrozenPrefix(model).prefix, x, { accelerate: args.accelerate, verbose: verbose > 0 })));
-  const runner = createSplitModelRunner(model, engine, { split });
+  // Validation predicts the tail on ONNX Runtime too (rebuilt each epoch, after the tail trained).
+  const runner = createSplitModelRunner(model, engine, { split, accelerateTail: split && accelerationEnabled(args.accelerate) });
   params.split = runner.describe();
   const tail = runner.split.tail;
   const varList = tail.trainableWeights.map((w) => w.read() as tf.Variable);

@@ -7,6 +7,8 @@ import { splitFrozenPrefix, type FrozenSplit } from './prefix';
 import { TrainingError } from './errors';
 import { makeBatchNormRespectTrainable } from '../layers/batch-normalization';
 import { makeConvGradientsLazy } from '../layers/conv-gradients';
+import type { PrefixRunOutput } from '../acceleration/cached-outputs';
+import { sharedTailEngine, type TailEngine } from '../acceleration/tail-engine';
 import type { PrefixEngine, PrefixEngineMeta } from './types';
 
 /** A model prepared for split execution: its split, the engine of its prefix, and how to run each part. */
@@ -22,6 +24,15 @@ export interface SplitModelRunner {
   checkOutputs(outputs: tf.Tensor[]): tf.Tensor[];
   /** Runs the tail; returns its (single) output. Call inside a tidy or tape. */
   tail(inputs: tf.Tensor[], training: boolean): tf.Tensor;
+  /**
+   * Runs the tail in inference mode for prediction and evaluation: on ONNX Runtime when the runner
+   * has a tail engine (see `accelerateTail`), else on TF.js. `data`, when given, holds the inputs
+   * instead (a `TailBatch` drawn with `predictOnly`; `inputs` is then empty). Neither is disposed;
+   * the caller disposes the result.
+   */
+  predictTail(inputs: tf.Tensor[], data?: PrefixRunOutput[]): Promise<tf.Tensor>;
+  /** The engine of `predictTail`, or null when the tail predicts on TF.js. */
+  readonly tailEngine: TailEngine | null;
   /** One line for logs: where the prefix runs. */
   describe(): string;
 }
@@ -31,14 +42,16 @@ export interface SplitModelRunner {
  *
  * @param model - a model with one output
  * @param prefixEngine - runs the frozen prefix instead of TF.js; default none
- * @param options - `split: false` cuts nothing (the whole model runs under the tape)
+ * @param options - `split: false` cuts nothing (the whole model runs under the tape);
+ *   `accelerateTail: true` runs `predictTail` on ONNX Runtime (a shared `TailEngine`, falling back
+ *   to TF.js when the tail does not convert) when there is a frozen prefix. Default false.
  * @returns the runner
  * @throws TrainingError when a PrefixEngine is given but nothing is frozen, or the model has several outputs
  * @example
  * const runner = createSplitModelRunner(model, engine);
  * const features = await runner.prefixOutputs(xs);
  */
-export function createSplitModelRunner(model: tf.LayersModel, prefixEngine?: PrefixEngine | null, options: { split?: boolean } = {}): SplitModelRunner {
+export function createSplitModelRunner(model: tf.LayersModel, prefixEngine?: PrefixEngine | null, options: { split?: boolean; accelerateTail?: boolean } = {}): SplitModelRunner {
   if (model.outputs.length !== 1) {
     throw new TrainingError(`Expected a model with one output, but '${model.name}' has ${model.outputs.length}. Multi-output training is not supported.`);
   }
@@ -58,9 +71,12 @@ export function createSplitModelRunner(model: tf.LayersModel, prefixEngine?: Pre
     }
     return out;
   };
+  const tailEngine = options.accelerateTail === true && split.prefix !== null ? sharedTailEngine(tailModel) : null;
+  const tail = (inputs: tf.Tensor[], training: boolean): tf.Tensor => tailModel.apply(inputs.length === 1 ? inputs[0] : inputs, { training }) as tf.Tensor;
   return {
     split,
     engine,
+    tailEngine,
     checkOutputs,
     async prefixOutputs(xs, meta) {
       if (split.prefix === null) return [xs.clone()];
@@ -71,8 +87,16 @@ export function createSplitModelRunner(model: tf.LayersModel, prefixEngine?: Pre
         return Array.isArray(out) ? out : [out];
       });
     },
-    tail(inputs, training) {
-      return tailModel.apply(inputs.length === 1 ? inputs[0] : inputs, { training }) as tf.Tensor;
+    tail,
+    async predictTail(inputs, data) {
+      if (tailEngine !== null) return data === undefined ? tailEngine.predict(inputs) : tailEngine.predictData(data);
+      if (data === undefined) return tf.tidy(() => tail(inputs, false));
+      const tensors = data.map((o) => tf.tensor(o.data, o.dims));
+      try {
+        return tf.tidy(() => tail(tensors, false));
+      } finally {
+        tf.dispose(tensors);
+      }
     },
     describe() {
       if (split.prefix === null) return 'no frozen prefix: the whole model trains under the tape';
