@@ -21,7 +21,7 @@ import type { FilePrefixEngine, PixelBatch, PrefixEngineMeta } from './engine';
 import type { FeatureCache } from './feature-cache';
 import { OnnxWorkerSession, type OnnxRunOutput } from './onnx-worker-session';
 import { onnxModelSource } from './onnx-model-file';
-import { createLeanSession } from './onnx-session';
+import { createLeanSession, sessionOptions } from './onnx-session';
 import { sameStorage, weightStorage } from './weight-storage';
 import { checkInteger } from '../util/validate';
 
@@ -131,18 +131,7 @@ export class OnnxPrefixEngine implements FilePrefixEngine {
 
   /** Opens the session on `model` (a file or bytes), in the worker when there is one, and swaps it in. */
   private async open(model: string | Uint8Array, fingerprint: string): Promise<void> {
-    const options: Ort.InferenceSession.SessionOptions = {
-      intraOpNumThreads: this.threads,
-      interOpNumThreads: 1,
-      executionMode: 'sequential',
-      graphOptimizationLevel: 'all',
-      // The memory pattern planner makes the second run as slow as the first (it allocates its
-      // planned block then) and holds ~200 MB more; without it the steady speed is the same.
-      enableMemPattern: false,
-      // Idle intra-op threads sleep instead of spinning, leaving the cores to image decoding and
-      // the TF.js tail (measured here: same speed alone, ~4% faster prediction over a folder).
-      extra: { session: { intra_op: { allow_spinning: '0' } } },
-    };
+    const options = sessionOptions(this.threads);
     let names: { inputNames: readonly string[]; outputNames: readonly string[] } | undefined;
     let session: Ort.InferenceSession | undefined;
     let remote = this.remote?.alive === true ? this.remote : undefined;

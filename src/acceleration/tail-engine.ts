@@ -20,6 +20,7 @@ import * as tf from '@tensorflow/tfjs';
 import type * as Ort from 'onnxruntime-node';
 import { OnnxRuntimeError } from './errors';
 import { loadOnnxRuntime } from './onnx-prefix-engine';
+import { sessionOptions } from './onnx-session';
 import { toOnnx } from './to-onnx';
 import { sameStorage, weightStorage } from './weight-storage';
 import { checkInteger } from '../util/validate';
@@ -81,14 +82,7 @@ export class TailEngine {
     let session: Ort.InferenceSession;
     try {
       const bytes = toOnnx(this.tail);
-      session = await loadOnnxRuntime().InferenceSession.create(bytes, {
-        intraOpNumThreads: this.threads,
-        interOpNumThreads: 1,
-        executionMode: 'sequential',
-        graphOptimizationLevel: 'all',
-        enableMemPattern: false,
-        extra: { session: { intra_op: { allow_spinning: '0' } } },
-      });
+      session = await loadOnnxRuntime().InferenceSession.create(bytes, sessionOptions(this.threads));
     } catch (error) {
       const reason = (error instanceof Error ? error.message : String(error)).split('\n')[0] as string;
       this.fallback = reason;
