@@ -201,8 +201,17 @@ test('emitOnnx streams the same bytes as toOnnx, and onnxModelSource writes them
 test('onnxModelSource refuses an unconvertible layer without leaving a temporary directory behind', () => {
   const input = tf.input({ shape: [4, 4, 1] });
   const model = tf.model({ inputs: input, outputs: tf.layers.upSampling2d({ size: [2, 2], name: 'up2' }).apply(input) as tf.SymbolicTensor });
-  const before = fs.readdirSync(os.tmpdir()).filter((n) => n.startsWith('transferlab-onnx-')).length;
-  assert.throws(() => onnxModelSource(model), (e: unknown) => e instanceof OnnxConversionError && e.layerName === 'up2');
-  assert.equal(fs.readdirSync(os.tmpdir()).filter((n) => n.startsWith('transferlab-onnx-')).length, before);
+  // A temporary directory of this test's own: other test files build engines (and their files) concurrently.
+  const own = fs.mkdtempSync(path.join(os.tmpdir(), 'transferlab-own-tmp-'));
+  const saved = process.env.TMPDIR;
+  process.env.TMPDIR = own;
+  try {
+    assert.throws(() => onnxModelSource(model), (e: unknown) => e instanceof OnnxConversionError && e.layerName === 'up2');
+    assert.deepEqual(fs.readdirSync(own), []);
+  } finally {
+    if (saved === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = saved;
+    fs.rmSync(own, { recursive: true, force: true });
+  }
   model.dispose();
 });
