@@ -322,6 +322,9 @@ async function main(): Promise<void> {
   const raw = Math.max(p.rawWhole8ImgPerS as number, p.rawWholeBatchImgPerS as number);
   console.log(`raw ONNX Runtime, in-memory ${BATCH}-image batches (medians of ${p.rounds}): whole model ${f(p.rawWhole8ImgPerS)} img/s in chunks of 8, ${f(p.rawWholeBatchImgPerS)} img/s in one call${ofLimit(raw, flops?.forward ?? 0)}; frozen prefix alone ${f(p.rawPrefixImgPerS)} img/s${ofLimit(p.rawPrefixImgPerS as number, flops?.prefix.forward ?? 0)}`);
   if (typeof b !== 'string') console.log(`    train step (b) ÷ raw frozen prefix on the same batches: ${f((b.imgPerS as number) / (p.rawPrefixImgPerS as number))}×${typeof c === 'string' ? '' : `; (b) ÷ PyTorch (c): ${f((b.imgPerS as number) / (c.imgPerS as number))}×`}`);
+  // The step runs the frozen prefix's forward plus the tail: it cannot beat the prefix alone, so
+  // raw prefix ÷ PyTorch's step is the most (b) ÷ (c) can reach with this engine on this machine.
+  if (typeof c !== 'string') console.log(`    ceiling: raw frozen prefix ÷ PyTorch's train step (c) = ${f((p.rawPrefixImgPerS as number) / (c.imgPerS as number))}× (no train step with the prefix on ONNX Runtime can pass it here)`);
   console.log(`predictIterator over ${IMAGES} PNGs   ${f(p.predictImgPerS)} img/s (median of ${p.rounds}, cache cleared each time) = ${f((p.predictImgPerS as number) / raw)}× the faster raw whole model, ${f((p.predictImgPerS as number) / (p.rawPrefixImgPerS as number))}× the raw prefix${ofLimit(p.predictImgPerS as number, flops?.forward ?? 0)}; first call of the process ${f(p.predictFirstImgPerS)} img/s (${f((p.predictFirstImgPerS as number) / raw)}×); peak RSS ${p.peakRssMiB} MiB`);
   console.log(`validation epoch (${IMAGES} images)  cold cache ${f(p.valColdS)} s, warm cache ${f(p.valWarmS)} s (${f((p.valColdS as number) / (p.valWarmS as number), 1)}× faster), pure TF.js ${f(p.valTfjsS)} s`);
   console.log(`    cache: ${p.cache}`);
