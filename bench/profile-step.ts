@@ -31,6 +31,8 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { autoPrefixEngine, createOnnxPrefixEngine, defaultFeatureCache, FeatureCache, loadOnnxRuntime, OnnxPrefixEngine, toOnnx } from '../src/acceleration';
 import * as cachedOutputs from '../src/acceleration/cached-outputs';
+import { TailTrainer } from '../src/acceleration/tail-trainer';
+import * as optimizerStep from '../src/training/optimizer-step';
 import { chestCtPhantom } from '../src/data/phantom';
 import { ImageDataGenerator } from '../src/preprocessing';
 import { initBackend } from '../src/runtime/backend';
@@ -168,7 +170,8 @@ function post<T>(session: inspector.Session, method: string, params?: object): P
 
 /** Main-thread categories, highest priority first: a sample goes to the first that matches any frame of its stack. */
 const CATEGORIES: Array<[string, (fn: string, file: string) => boolean]> = [
-  ['tail: optimizer update (Adam)', (fn) => fn === 'applyGradients'],
+  ['tail: optimizer update (Adam)', (fn) => fn === 'applyGradients' || fn === 'leanAdam'],
+  ['tail: step on ONNX Runtime (TailTrainer.step: feeds, session.run, gradients as tensors)', (fn, file) => file === 'tail-trainer.js'],
   ['tail: backward', (fn) => fn === 'backpropagateGradients'],
   ['ORT outputs -> TF.js tensors (tf.tensor, concat)', (fn) => fn === 'tensorsFromChunks' || fn === 'cachedPrefixOutputs' || fn === 'cachedPrefixParts' || fn === 'arraysFromChunks'],
   ['hand-off to ORT (x.data(), slices, postMessage, replies)', (_fn, file) => file === 'onnx-prefix-engine.js' || file === 'onnx-worker-session.js'],
@@ -341,8 +344,10 @@ function workerStats(reports: ProbeReport[], spansMain: Span[], batches: number)
 function stepStats(all: Span[]): Record<string, number> {
   const begins = all.filter((s) => s.name === 'step.begin').map((s) => s.start);
   const ends = all.filter((s) => s.name === 'step.end').map((s) => s.start);
+  // The work of a step: minimize (the TF.js tail), or TailTrainer.step then applyGradients (the tail on ONNX Runtime).
   const minimize = all.filter((s) => s.name === 'optimizer.minimize');
   const apply = all.filter((s) => s.name === 'optimizer.applyGradients');
+  const trainerStep = all.filter((s) => s.name === 'trainer.step');
   const tailFwd = all.filter((s) => s.name === 'tail.apply');
   const within = (list: Span[], a: number, b: number): Span[] => list.filter((s) => s.start >= a && s.end <= b);
   const rows: Record<string, number[]> = { step: [], wait: [], minimize: [], forward: [], backward: [], update: [], afterMinimize: [], betweenSteps: [] };
@@ -350,9 +355,12 @@ function stepStats(all: Span[]): Record<string, number> {
     const b = begins[k] as number;
     const e = ends[k];
     const next = begins[k + 1];
-    const m = minimize.find((s) => s.start >= b && (e === undefined || s.end <= e));
-    if (e === undefined || m === undefined) continue;
-    const fwd = sum(within(tailFwd, m.start, m.end).map((s) => s.end - s.start));
+    if (e === undefined) continue;
+    const t = trainerStep.find((s) => s.start >= b && s.end <= e);
+    const u = t === undefined ? undefined : apply.find((s) => s.start >= t.end && s.end <= e);
+    const m = minimize.find((s) => s.start >= b && s.end <= e) ?? (t !== undefined && u !== undefined ? { start: t.start, end: u.end } : undefined);
+    if (m === undefined) continue;
+    const fwd = sum([...within(tailFwd, m.start, m.end), ...within(trainerStep, m.start, m.end)].map((s) => s.end - s.start));
     const upd = sum(within(apply, m.start, m.end).map((s) => s.end - s.start));
     rows.wait?.push(m.start - b);
     rows.minimize?.push(m.end - m.start);
@@ -446,6 +454,11 @@ async function child(dataRoot: string, timedSteps: number): Promise<void> {
   const optimizer = (model as unknown as { optimizer: tf.Optimizer }).optimizer;
   wrap(optimizer, 'minimize', 'optimizer.minimize');
   wrap(optimizer, 'applyGradients', 'optimizer.applyGradients');
+  // fit calls these through the module's exports (CommonJS): the TF.js tail's minimize, or the
+  // tail's step on ONNX Runtime followed by applyGradients.
+  wrap(optimizerStep, 'minimize', 'optimizer.minimize');
+  wrap(optimizerStep, 'applyGradients', 'optimizer.applyGradients');
+  wrap(TailTrainer.prototype, 'step', 'trainer.step');
   wrap(split.tail, 'apply', 'tail.apply');
   const fromChunks = cachedOutputs.tensorsFromChunks;
   (cachedOutputs as { tensorsFromChunks: typeof fromChunks }).tensorsFromChunks = (parts) => {
@@ -701,8 +714,8 @@ async function parent(): Promise<void> {
     ['whole step (fit wall / steps)', per(ms)],
     ['throughput, img/s', per((r) => r.fitImgPerS)],
     ['main: waiting for the batch (step begin → minimize)', per((r) => r.fitSteps.wait)],
-    ['main: tail forward (in minimize, taped)', per((r) => r.fitSteps.forward)],
-    ['main: tail backward (minimize − forward − update)', per((r) => r.fitSteps.backward)],
+    ['main: tail forward (TF.js, taped) or the whole step on ONNX Runtime (TailTrainer.step)', per((r) => r.fitSteps.forward)],
+    ['main: tail backward (TF.js: minimize − forward − update; 0 on ONNX Runtime)', per((r) => r.fitSteps.backward)],
     ['main: Adam update (applyGradients)', per((r) => r.fitSteps.update)],
     ['main: readback of loss/metrics + callbacks (minimize end → step end)', per((r) => r.fitSteps.afterMinimize)],
     ['main: between steps (History, loop, queue refill, setImmediate)', per((r) => r.fitSteps.betweenSteps)],

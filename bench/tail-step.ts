@@ -2,13 +2,16 @@
 // all but the last 15 base layers frozen, split at the frozen prefix, fed random cut tensors of a
 // batch of 32 (no ONNX Runtime, no images), on the TF.js backend fit uses (wasm). Prints wall and
 // CPU per stage (untaped forward, taped forward, forward + backward, Adam update, whole minimize)
-// and tf.profile's kernels per op type, so a change to the tail's kernels or layers can be
+// and tf.profile's kernels per op type, and the same step on ONNX Runtime (TailTrainer: forward and
+// backward in one graph, 1 and 2 threads, with and without the Adam update in TF.js), so a change to the tail's kernels or layers can be
 // measured in a minute, side by side with the same process's other stages.
 //
 //   node .build/bench/tail-step.js [--reps 5] [--top 20]
 import * as tf from '@tensorflow/tfjs';
 import { describeBackend, initBackend, type BackendRequest } from '../src/runtime/backend';
 import { resolveCompileArgs } from '../src/training/fit';
+import { applyGradients } from '../src/training/optimizer-step';
+import { createTailTrainer } from '../src/acceleration/tail-trainer';
 import { createSplitModelRunner } from '../src/training/split-model-runner';
 import { walkthroughModel } from '../test/training/walkthrough-model';
 
@@ -17,6 +20,23 @@ const BATCH = 32;
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? Number(process.argv[i + 1]) : fallback;
+}
+
+/** Median wall and CPU ms of `reps` calls of an async `f` (after one warm-up call). */
+async function timeAsync(f: () => Promise<void>, reps: number): Promise<{ wallMs: number; cpuMs: number }> {
+  await f();
+  const walls: number[] = [];
+  const cpus: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    const c = process.cpuUsage();
+    const t = performance.now();
+    await f();
+    walls.push(performance.now() - t);
+    const d = process.cpuUsage(c);
+    cpus.push((d.user + d.system) / 1000);
+  }
+  const median = (v: number[]): number => v.sort((a, b) => a - b)[Math.floor(v.length / 2)];
+  return { wallMs: median(walls), cpuMs: median(cpus) };
 }
 
 /** Median wall and CPU ms of `reps` calls (after one warm-up call). */
@@ -64,6 +84,19 @@ async function main(): Promise<void> {
     ['Adam update (applyGradients)', (() => { const g = tf.variableGrads(lossFn, varList); const r = timeIt(() => { optimizer.applyGradients(g.grads as tf.NamedTensorMap as never); fence(); }, reps); tf.dispose([g.value, ...Object.values(g.grads)]); return r; })()],
     ['whole minimize (forward + backward + update)', timeIt(() => { (optimizer.minimize(lossFn, true, varList) as tf.Scalar).dispose(); fence(); }, reps)],
   ];
+  const data = await Promise.all(feats.map(async (t) => ({ data: (await t.data()) as Float32Array, dims: t.shape })));
+  for (const threads of [1, 2]) {
+    const trainer = await createTailTrainer(tail, 'categorical', { threads });
+    const step = async (update: boolean): Promise<void> => {
+      const r = await trainer.step(data, ys);
+      if (update) applyGradients(optimizer, r.gradients);
+      tf.dispose([r.output, ...r.gradients.map((g) => g.tensor)]);
+      fence();
+    };
+    rows.push([`ONNX Runtime step (TailTrainer, ${threads} thread${threads === 1 ? '' : 's'}): forward + backward, gradients as tensors`, await timeAsync(() => step(false), reps)]);
+    rows.push([`the same + Adam update in TF.js (applyGradients, ${threads} thread${threads === 1 ? '' : 's'})`, await timeAsync(() => step(true), reps)]);
+    trainer.dispose();
+  }
   console.log(`tail-step: ${describeBackend()}; batch ${BATCH}; cut ${runner.split.cutTensors.length} tensors; ${varList.length} trainable variables; median of ${reps}`);
   console.log('| stage | wall ms | CPU ms (all threads) |\n|---|---:|---:|');
   for (const [name, r] of rows) console.log(`| ${name} | ${r.wallMs.toFixed(1)} | ${r.cpuMs.toFixed(1)} |`);

@@ -148,7 +148,7 @@ export interface EngineSource {
  * @returns an engine owned by this module (do not dispose it), or undefined
  * @example
  * const engine = await autoPrefixEngine(model, splitFrozenPrefix(model).prefix, valGen);
- * // Frozen prefix (296 of 311 layers, 5 cut tensors) on ONNX Runtime CPU (2 threads); trainable tail (15 layers) on TF.js wasm; feature cache on for deterministic batches (validation/prediction)
+ * // Frozen prefix (296 of 311 layers, 5 cut tensors) on ONNX Runtime CPU (2 threads); trainable tail (15 layers); feature cache on for deterministic batches (validation/prediction)
  */
 export async function autoPrefixEngine(model: tf.LayersModel, prefix: tf.LayersModel | null, source?: EngineSource, args: AutoPrefixEngineArgs = {}): Promise<PrefixEngine | undefined> {
   if (!accelerationEnabled(args.accelerate) || prefix === null) return undefined;
@@ -180,7 +180,7 @@ async function makeEngine(model: tf.LayersModel, prefix: tf.LayersModel, source:
   const total = model.layers.length;
   const cacheNote = cache ? `feature cache on for deterministic batches (validation/prediction${source?.deterministic === false ? '; this source augments, so it is not cached' : ''})` : 'feature cache off';
   const line = (where: string): string => `Frozen prefix (${prefixLayers} of ${total} layers, ${prefix.outputs.length} cut tensor${prefix.outputs.length === 1 ? '' : 's'}) on ${where}; ` +
-    `trainable tail (${tailLayers} layers) on TF.js ${backend}; ${cacheNote}`;
+    `trainable tail (${tailLayers} layers); ${cacheNote}`;
   if (backend === 'wasm' || backend === 'cpu') {
     say(line(onnx.describe().replace(/, feature cache\)$/, ')')));
     return onnx;

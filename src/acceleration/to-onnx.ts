@@ -29,7 +29,12 @@ export const ONNX_SUPPORTED_LAYERS: readonly string[] = [
 type Config = Record<string, unknown>;
 type AnyLayer = tf.layers.Layer;
 
-function kind(layer: AnyLayer): string {
+/**
+ * The supported class a layer is converted as: its own class name, or for a custom class the
+ * longest supported name its class name ends with (`'TransferlabBatchNormalization'` →
+ * `'BatchNormalization'`); any other name unchanged.
+ */
+export function layerKind(layer: tf.layers.Layer): string {
   const name = layer.getClassName();
   if (ONNX_SUPPORTED_LAYERS.includes(name)) return name;
   // Custom classes ('TransferlabBatchNormalization'): the longest supported name they end with.
@@ -37,7 +42,8 @@ function kind(layer: AnyLayer): string {
   return match ?? name;
 }
 
-function pair(v: unknown, fallback: number): [number, number] {
+/** A Keras size or stride (a number, or `[h, w]`) as `[h, w]`. */
+export function pair(v: unknown, fallback: number): [number, number] {
   if (Array.isArray(v)) return [Number(v[0] ?? fallback), Number(v[1] ?? v[0] ?? fallback)];
   if (typeof v === 'number') return [v, v];
   return [fallback, fallback];
@@ -95,6 +101,31 @@ function toOnnxAxis(axis: number, rank: number): number {
   return [0, 2, 3, 1][a] as number;
 }
 
+/**
+ * The call of `layer` that belongs to `model`. A layer may have calls in other models too (the
+ * tail of `splitFrozenPrefix` re-applies the original layers); only one call inside the model is
+ * supported.
+ *
+ * @throws OnnxConversionError for a layer called more than once inside the model
+ */
+function nodeIn(model: tf.LayersModel, layer: AnyLayer): AnyLayer['inboundNodes'][number] | undefined {
+  const keys = (model as unknown as { containerNodes?: Set<string> }).containerNodes;
+  const mine = layer.inboundNodes.filter((_, i) => keys === undefined || keys.has(`${layer.name}_ib-${i}`));
+  if (mine.length > 1) throw new OnnxConversionError(layer.name, layer.getClassName(), 'shared layers (called more than once) are not supported');
+  return mine[0];
+}
+
+/**
+ * The layers feeding `layer`'s call inside `model`, in input order.
+ *
+ * @throws OnnxConversionError for a layer called more than once inside the model, or not connected
+ */
+export function inboundLayersIn(model: tf.LayersModel, layer: tf.layers.Layer): tf.layers.Layer[] {
+  const node = nodeIn(model, layer);
+  if (node === undefined) throw new OnnxConversionError(layer.name, layer.getClassName(), 'the layer is not connected');
+  return node.inboundLayers;
+}
+
 class Converter {
   readonly graph: OnnxGraph;
   private readonly values = new Map<string, Value>();
@@ -109,16 +140,8 @@ class Converter {
     throw new OnnxConversionError(layer.name, layer.getClassName(), reason);
   }
 
-  /**
-   * The call of `layer` that belongs to this model. A layer may have calls in other models too (the
-   * tail of `splitFrozenPrefix` re-applies the original layers); only one call inside the model is
-   * supported.
-   */
   private nodeOf(layer: AnyLayer): AnyLayer['inboundNodes'][number] | undefined {
-    const keys = (this.model as unknown as { containerNodes?: Set<string> }).containerNodes;
-    const mine = layer.inboundNodes.filter((_, i) => keys === undefined || keys.has(`${layer.name}_ib-${i}`));
-    if (mine.length > 1) this.fail(layer, 'shared layers (called more than once) are not supported');
-    return mine[0];
+    return nodeIn(this.model, layer);
   }
 
   private inputsOf(layer: AnyLayer): Value[] {
@@ -179,7 +202,7 @@ class Converter {
     const g = this.graph;
     const need4d = (): void => { if (x.rank !== 4) this.fail(layer, `expected a 4-D input, got rank ${x.rank}`); };
     if (config.dataFormat !== undefined && config.dataFormat !== 'channelsLast') this.fail(layer, "only dataFormat 'channelsLast' is supported");
-    switch (kind(layer)) {
+    switch (layerKind(layer)) {
       case 'Conv2D': {
         need4d();
         const w = weightRefs(layer);
@@ -190,7 +213,7 @@ class Converter {
         const cin = kernelRef.shape.reduce((a, b) => a * b, 1) / (kh * kw * filters);
         // Fold a following frozen BatchNormalization when it is the conv's only consumer.
         const next = this.consumers.get(layer.name) ?? [];
-        const bn = next.length === 1 && kind(next[0] as AnyLayer) === 'BatchNormalization' && (config.activation ?? 'linear') === 'linear' && !outputNames.has(layer.name)
+        const bn = next.length === 1 && layerKind(next[0] as AnyLayer) === 'BatchNormalization' && (config.activation ?? 'linear') === 'linear' && !outputNames.has(layer.name)
           ? (next[0] as AnyLayer) : undefined;
         const affine = bn ? batchNormAffine(bn) : undefined;
         // The weight is computed when the model is encoded (one layer's copy at a time).
@@ -235,7 +258,7 @@ class Converter {
         need4d();
         const pool = pair(config.poolSize, 2);
         const strides = pair(config.strides ?? config.poolSize, 2);
-        const avg = kind(layer) === 'AveragePooling2D';
+        const avg = layerKind(layer) === 'AveragePooling2D';
         const padding: Record<string, OnnxAttribute> = config.padding === 'same' ? { auto_pad: 'SAME_UPPER' } : { pads: [0, 0, 0, 0] };
         return {
           name: g.addNode(avg ? 'AveragePool' : 'MaxPool', [x.name], out, { kernel_shape: pool, strides, ...padding, ...(avg ? { count_include_pad: 0 } : {}) }),
@@ -253,7 +276,7 @@ class Converter {
       case 'GlobalMaxPooling2D': {
         need4d();
         if (config.keepDims === true) this.fail(layer, 'keepDims: true is not supported');
-        const pooled = g.addNode(kind(layer) === 'GlobalAveragePooling2D' ? 'GlobalAveragePool' : 'GlobalMaxPool', [x.name], `${out}/pool`);
+        const pooled = g.addNode(layerKind(layer) === 'GlobalAveragePooling2D' ? 'GlobalAveragePool' : 'GlobalMaxPool', [x.name], `${out}/pool`);
         return { name: g.addNode('Flatten', [pooled], out, { axis: 1 }), rank: 2 };
       }
       case 'Flatten': {

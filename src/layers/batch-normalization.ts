@@ -227,7 +227,15 @@ export class BatchNormalization extends tf.layers.Layer {
     });
   }
 
-  private updateMovingAverages(mean: tf.Tensor, variance: tf.Tensor): void {
+  /**
+   * Folds a batch's statistics into the moving ones, as a call in training mode does (Keras:
+   * `moving = moving * momentum + batch * (1 - momentum)`). Public for engines that compute the
+   * batch statistics elsewhere (the tail's training step on ONNX Runtime).
+   *
+   * @param mean - the batch mean per channel, shape `[C]`; not disposed
+   * @param variance - the batch (biased) variance per channel, shape `[C]`; not disposed
+   */
+  updateMovingAverages(mean: tf.Tensor, variance: tf.Tensor): void {
     const m = this.momentum;
     tf.tidy(() => {
       // Keras: moving = moving * momentum + batch * (1 - momentum).

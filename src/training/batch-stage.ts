@@ -34,6 +34,7 @@ export interface TailBatch {
    * The tail inputs as flat arrays instead of tensors (read only), when the batch was drawn for
    * prediction (`predictOnly`), the runner predicts its tail on ONNX Runtime and the prefix engine
    * has `predictPixelsData`: the cut tensors never enter TF.js. Give both to `runner.predictTail`.
+   * Also when drawn with `asData` (the tail trains on ONNX Runtime: `TailTrainer.step` takes arrays).
    */
   data?: PrefixRunOutput[];
   /** Targets, when the source yields them. */
@@ -45,7 +46,7 @@ export interface TailBatch {
 }
 
 /** A batch of a planner's stream as tail inputs (see the module comment). */
-async function fromPlan(runner: SplitModelRunner, planner: BatchPlanner, predictOnly: boolean): Promise<TailBatch> {
+async function fromPlan(runner: SplitModelRunner, planner: BatchPlanner, predictOnly: boolean, asData: boolean): Promise<TailBatch> {
   const engine = runner.engine;
   const key = planner.preprocessingKey;
   // Prefetch need not decode what the engine's cache will answer.
@@ -55,7 +56,7 @@ async function fromPlan(runner: SplitModelRunner, planner: BatchPlanner, predict
     const size = plan.filepaths.length;
     const meta = { filepaths: plan.filepaths, deterministic: planner.deterministic, preprocessingKey: key };
     let features: tf.Tensor[];
-    if (predictOnly && runner.tailEngine !== null && runner.split.prefix !== null && engine?.predictPixelsData !== undefined) {
+    if (((predictOnly && runner.tailEngine !== null) || asData) && runner.split.prefix !== null && engine?.predictPixelsData !== undefined) {
       const data = await engine.predictPixelsData({ size, imageShape: planner.imageShape, load: plan.load }, meta);
       if (data.length !== runner.split.cutTensors.length) {
         throw new TrainingError(`PrefixEngine ${engine.describe()} returned ${data.length} outputs but the cut has ${runner.split.cutTensors.length} (${runner.split.cutTensors.join(', ')}).`);
@@ -104,16 +105,17 @@ async function fromTensors(runner: SplitModelRunner, source: BatchSource): Promi
  * @param runner - from `createSplitModelRunner` (its engine decides whether a cache is consulted)
  * @param source - the batches; same stream position and epoch semantics as `source.next()`
  * @param options - `predictOnly: true`: the batch only goes to `runner.predictTail`, so its
- *   features may come as `data` (see {@link TailBatch.data}). Default false.
+ *   features may come as `data` (see {@link TailBatch.data}); `asData: true`: they may come as
+ *   `data` whatever the tail engine (the caller trains the tail on ONNX Runtime). Default false.
  * @returns a {@link TailBatch}; the caller disposes `features` and `ys`
  * @throws TrainingError when the engine returns the wrong number of tensors; whatever decoding throws
  * @example
  * const { features, ys, size } = await nextTailBatch(runner, valGen);
  * try { ... runner.tail(features, false) ... } finally { tf.dispose([...features, ...(ys ? [ys] : [])]); }
  */
-export function nextTailBatch(runner: SplitModelRunner, source: BatchSource, options: { predictOnly?: boolean } = {}): Promise<TailBatch> {
+export function nextTailBatch(runner: SplitModelRunner, source: BatchSource, options: { predictOnly?: boolean; asData?: boolean } = {}): Promise<TailBatch> {
   const planner = source.planner ?? null;
-  return planner === null ? fromTensors(runner, source) : fromPlan(runner, planner, options.predictOnly ?? false);
+  return planner === null ? fromTensors(runner, source) : fromPlan(runner, planner, options.predictOnly ?? false, options.asData ?? false);
 }
 
 /**
@@ -136,13 +138,14 @@ export class TailBatchQueue {
    * @param total - batches that will be taken (no batch beyond them is drawn from `source`)
    * @param depth - batches in flight, ≥ 1. Default 2.
    * @param predictOnly - as in {@link nextTailBatch}. Default false.
+   * @param asData - as in {@link nextTailBatch}. Default false.
    */
-  constructor(runner: SplitModelRunner, source: BatchSource, total: number, depth = 2, predictOnly = false) {
+  constructor(runner: SplitModelRunner, source: BatchSource, total: number, depth = 2, predictOnly = false, asData = false) {
     this.ahead = new Prefetcher({
       depth,
       limit: total,
       make: () => {
-        const batch = nextTailBatch(runner, source, { predictOnly });
+        const batch = nextTailBatch(runner, source, { predictOnly, asData });
         batch.catch(() => undefined); // surfaces when taken; must not be an unhandled rejection meanwhile
         return batch;
       },
@@ -190,6 +193,8 @@ export interface TailBatchLoop {
   after?(step: number): Promise<boolean | void>;
   /** The loop only predicts the tail (`runner.predictTail(batch.features, batch.data)`), so batches may carry `data` instead of tensors. Default false. */
   predictOnly?: boolean;
+  /** The loop takes the tail inputs as arrays (`data`) where the engine gives them so (it trains the tail on ONNX Runtime). Default false. */
+  asData?: boolean;
 }
 
 /**
@@ -207,7 +212,7 @@ export interface TailBatchLoop {
  * await forEachTailBatch(runner, valGen, valGen.length, { each: async (b) => { ... runner.tail(b.features, false) ... } });
  */
 export async function forEachTailBatch(runner: SplitModelRunner, source: BatchSource, steps: number, loop: TailBatchLoop): Promise<void> {
-  const queue = new TailBatchQueue(runner, source, steps, 2, loop.predictOnly ?? false);
+  const queue = new TailBatchQueue(runner, source, steps, 2, loop.predictOnly ?? false, loop.asData ?? false);
   try {
     for (let step = 0; step < steps; step++) {
       await loop.before?.(step);

@@ -10,11 +10,12 @@ import { History } from './callbacks/history';
 import { ProgbarLogger } from './callbacks/progbar-logger';
 import { TrainingError } from './errors';
 import { resolveLoss, resolveMetrics, type ResolvedFn, type SampleFn } from './losses';
-import { forEachTailBatch } from './batch-stage';
-import { minimize } from './optimizer-step';
+import { forEachTailBatch, type TailBatch } from './batch-stage';
+import { applyGradients, minimize } from './optimizer-step';
 import { createSplitModelRunner, type SplitModelRunner } from './split-model-runner';
 import { splitFrozenPrefix } from './prefix';
 import { accelerationEnabled, autoPrefixEngine } from '../acceleration/auto-engine';
+import { createTailTrainer, type TailInputData, type TailTrainer } from '../acceleration/tail-trainer';
 import type { BatchSource, Logs, PrefixEngine } from './types';
 import { deriveSeed } from '../util/random';
 import { getGlobalSeed } from '../util/seed';
@@ -73,7 +74,9 @@ export interface FitArgs {
   /**
    * False runs the frozen prefix, and the tail of validation passes, on TF.js (so does the
    * environment variable `TRANSFERLAB_ACCELERATE=0`); true runs the prefix on ONNX Runtime when it
-   * helps and validation's tail too (`TailEngine`, when it converts). Default true.
+   * helps, the tail's training steps too (`TailTrainer`: forward and backward in one ONNX graph,
+   * when the tail's layers and the loss have one; the optimizer stays TF.js's) and validation's
+   * tail (`TailEngine`, when it converts). Default true.
    */
   accelerate?: boolean;
   /**
@@ -103,7 +106,7 @@ export function createOptimizer(name: OptimizerName): tf.Optimizer {
 }
 
 /** Loss, metrics and optimizer of a run: from `args`, else from `model.compile(...)`. */
-export function resolveCompileArgs(model: tf.LayersModel, args: Pick<FitArgs, 'optimizer' | 'loss' | 'metrics'>, needOptimizer: boolean): { optimizer: tf.Optimizer | null; loss: ResolvedFn; metrics: ResolvedFn[] } {
+export function resolveCompileArgs(model: tf.LayersModel, args: Pick<FitArgs, 'optimizer' | 'loss' | 'metrics'>, needOptimizer: boolean): { optimizer: tf.Optimizer | null; loss: ReturnType<typeof resolveLoss>; metrics: ResolvedFn[] } {
   const compiled = model as unknown as { optimizer?: tf.Optimizer; loss?: unknown; metrics?: unknown };
   const opt = args.optimizer ?? compiled.optimizer;
   const optimizer = typeof opt === 'string' ? createOptimizer(opt as OptimizerName) : (opt ?? null);
@@ -180,6 +183,36 @@ export async function runEvaluation(runner: SplitModelRunner, source: BatchSourc
   const logs = means.result();
   await callHook(callbacks, 'onTestEnd', logs);
   return logs;
+}
+
+/**
+ * The trainer of the tail's steps on ONNX Runtime, or null when the tail trains on TF.js: when
+ * acceleration is off, nothing is frozen, the loss is a custom function, or the tail does not
+ * convert (then with a one-line note when `verbose`).
+ */
+async function tailTrainerFor(runner: SplitModelRunner, loss: ReturnType<typeof resolveLoss>, accelerate: boolean | undefined, verbose: boolean): Promise<TailTrainer | null> {
+  if (!accelerationEnabled(accelerate) || runner.split.prefix === null) return null;
+  const say = (line: string): void => {
+    if (verbose) console.log(line);
+  };
+  if (loss.kind === null) {
+    say(`Trainable tail trains on TF.js ${tf.getBackend()} (a custom loss function; ONNX Runtime trains the tail with the built-in crossentropies)`);
+    return null;
+  }
+  try {
+    const trainer = await createTailTrainer(runner.split.tail, loss.kind);
+    say(`Trainable tail trains on ${trainer.describe()}: forward and backward in one graph, ${runner.split.tail.trainableWeights.length} trainable weights updated by the TF.js optimizer`);
+    return trainer;
+  } catch (error) {
+    say(`Trainable tail trains on TF.js ${tf.getBackend()} (ONNX Runtime not used: ${(error instanceof Error ? error.message : String(error)).split('\n')[0]})`);
+    return null;
+  }
+}
+
+/** A tail batch's inputs as arrays: its `data`, or its tensors read out. */
+async function inputData(batch: TailBatch): Promise<TailInputData[]> {
+  if (batch.data !== undefined) return batch.data;
+  return Promise.all(batch.features.map(async (t) => ({ data: (await t.data()) as Float32Array, dims: t.shape })));
 }
 
 /** Dropout-like layers of the tail, whose `seed` fit sets per step. */
@@ -272,6 +305,7 @@ export async function fit(model: tf.LayersModel, x: BatchSource, args: FitArgs =
   const dropouts = seed === undefined ? [] : dropoutLayers(tail);
   const originalSeeds = dropouts.map((l) => l.seed);
   if (x.classNames !== undefined) trainedClasses.set(model, [...x.classNames]);
+  const trainer = await tailTrainerFor(runner, loss, args.accelerate, verbose > 0);
 
   x.reset?.();
   await callHook(ordered, 'onTrainBegin');
@@ -294,12 +328,23 @@ export async function fit(model: tf.LayersModel, x: BatchSource, args: FitArgs =
           dropouts.forEach((l, i) => (l.seed = deriveSeed(deriveSeed(seed as number, epoch * steps + step), i)));
           const kept: tf.Tensor[] = [];
           try {
-            const lossValue = minimize(optimizer, () => {
-              const out = runner.tail(batch.features, true);
-              for (const m of metrics) kept.push(tf.keep(meanOf(m.fn(ys, out))));
-              return meanOf(loss.fn(ys, out)) as tf.Scalar;
-            }, varList);
-            kept.unshift(lossValue);
+            if (trainer !== null) {
+              // Forward and backward on ONNX Runtime; loss, metrics and the update in TF.js.
+              const { output, gradients } = await trainer.step(await inputData(batch), ys);
+              try {
+                kept.push(...tf.tidy(() => [meanOf(loss.fn(ys, output)), ...metrics.map((m) => meanOf(m.fn(ys, output)))]));
+                applyGradients(optimizer, gradients);
+              } finally {
+                tf.dispose([output, ...gradients.map((g) => g.tensor)]);
+              }
+            } else {
+              const lossValue = minimize(optimizer, () => {
+                const out = runner.tail(batch.features, true);
+                for (const m of metrics) kept.push(tf.keep(meanOf(m.fn(ys, out))));
+                return meanOf(loss.fn(ys, out)) as tf.Scalar;
+              }, varList);
+              kept.unshift(lossValue);
+            }
             await means.addScalars(kept, loss, metrics, batch.size);
           } finally {
             tf.dispose(kept);
@@ -309,6 +354,7 @@ export async function fit(model: tf.LayersModel, x: BatchSource, args: FitArgs =
           await callHook(ordered, 'onTrainBatchEnd', step, means.result());
           return ctx.stopTraining;
         },
+        asData: trainer !== null,
       });
       const epochLogs: Logs = means.result();
       if (validationData && validationSteps !== undefined) {
@@ -321,6 +367,7 @@ export async function fit(model: tf.LayersModel, x: BatchSource, args: FitArgs =
     }
   } finally {
     dropouts.forEach((l, i) => (l.seed = originalSeeds[i]));
+    trainer?.dispose();
   }
   await callHook(ordered, 'onTrainEnd', trainingLogs);
   return historyCb;

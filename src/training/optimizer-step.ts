@@ -96,11 +96,24 @@ function leanAdam(adam: AdamInternals, grads: Array<{ name: string; tensor: tf.T
 export function minimize(optimizer: tf.Optimizer, f: () => tf.Scalar, varList: tf.Variable[]): tf.Scalar {
   const { value, grads } = optimizer.computeGradients(f, varList);
   try {
-    const gradArray = varList.map((v) => ({ name: v.name, tensor: grads[v.name] }));
-    if (isStockAdam(optimizer)) leanAdam(optimizer as unknown as AdamInternals, gradArray);
-    else optimizer.applyGradients(gradArray as Array<{ name: string; tensor: tf.Tensor }>);
+    applyGradients(optimizer, varList.map((v) => ({ name: v.name, tensor: grads[v.name] })));
   } finally {
     tf.dispose(grads);
   }
   return value;
+}
+
+/**
+ * `optimizer.applyGradients(grads)`, with TF.js's Adam in less memory (see the module's comment):
+ * the update of gradients computed elsewhere (the tail's training step on ONNX Runtime).
+ *
+ * @param optimizer - any TF.js optimizer
+ * @param grads - one entry per variable, named by the variable (`variable.name`), in the order of
+ *   the optimizer's variables; a missing tensor leaves its variable unchanged. Not disposed.
+ * @example
+ * applyGradients(optimizer, [{ name: kernel.name, tensor: dKernel }]);
+ */
+export function applyGradients(optimizer: tf.Optimizer, grads: Array<{ name: string; tensor: tf.Tensor | undefined }>): void {
+  if (isStockAdam(optimizer)) leanAdam(optimizer as unknown as AdamInternals, grads);
+  else optimizer.applyGradients(grads as Array<{ name: string; tensor: tf.Tensor }>); // tfjs skips missing tensors by index
 }
