@@ -152,11 +152,12 @@ export abstract class BatchIterator implements BatchPlanner {
     // Batches after this one are planned now and decoded once this one's images are on their way
     // (when `load` is first called, or at once when this one is decoding already), so that they
     // never hold up the batch the caller waits for.
-    this.decoder.planAhead(args.skip ?? 'all');
-    if (item.result !== null) this.decoder.startAhead();
+    const upTo = args.ahead ?? Infinity;
+    this.decoder.planAhead(args.skip ?? 'all', upTo);
+    if (item.result !== null) this.decoder.startAhead(upTo);
     const load = (positions: number[]): Promise<Float32Array> => {
       const pixels = this.decoder.pixels(item, positions);
-      this.decoder.startAhead();
+      this.decoder.startAhead(upTo);
       return pixels;
     };
     return { indices: item.indices, filepaths: item.indices.map((j) => this.filepaths[j] as string), ys: this.labelsOf(item.indices), load };

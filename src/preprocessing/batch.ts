@@ -64,6 +64,13 @@ export interface NextPlanArgs {
    * wrong guess costs time, never correctness. Default: none (prefetch decodes every image).
    */
   skip?: (filepath: string) => boolean;
+  /**
+   * Batches the caller will still ask for after this one (a loop's remaining steps): no batch
+   * beyond them is planned or decoded ahead, since a stream that is reset or dropped next would
+   * throw that work away. Default: no bound (the stream is endless, and the next epoch's first
+   * batch decodes while this epoch ends).
+   */
+  ahead?: number;
 }
 
 /**

@@ -14,7 +14,7 @@ import { type ImageJob, renderImageFile } from './image-kernel';
 import { IDENTITY_TRANSFORM } from './image-transform';
 import type { StreamPosition, StreamStep } from './index-stream';
 import { type ImageWorkerPool, acquireImagePool, releaseImagePool } from './worker-pool';
-import { takeFloat32 } from '../util/float-pool';
+import { recycleFloat32, takeFloat32 } from '../util/float-pool';
 import { Prefetcher } from '../util/prefetch';
 
 /** Which positions of a planned batch to decode ahead: all, none, or those the hint does not skip. */
@@ -34,6 +34,10 @@ export interface PlannedBatch {
   started: number[] | null;
   /** Pixels of `started`, or null when nothing was started. */
   result: Promise<Float32Array> | null;
+  /** Positions of `started` already copied out of `result` (its array is recycled once all are). */
+  copied?: Set<number>;
+  /** Calls of `pixels` on this batch still to copy out of `result`. */
+  readers?: number;
 }
 
 /** Where the queue finds the files (the iterator's lists, which `validateImages` may shorten). */
@@ -99,15 +103,23 @@ export class DecodeQueue {
     return this.ahead.take();
   }
 
-  /** Plans batches ahead (to decode per `policy` once started), without starting them. */
-  planAhead(policy: StartPolicy): void {
+  /**
+   * Plans batches ahead (to decode per `policy` once started), without starting them.
+   *
+   * @param upTo - plan no more than this many ahead (the caller takes no more). Default: the prefetch depth.
+   */
+  planAhead(policy: StartPolicy, upTo = Infinity): void {
     this.policy = policy;
-    this.ahead.fill();
+    this.ahead.fill(upTo);
   }
 
-  /** Starts every batch planned ahead and not started yet, oldest first. */
-  startAhead(): void {
-    for (const item of this.ahead.queued) if (item.started === null) this.start(item);
+  /**
+   * Starts the batches planned ahead and not started yet, oldest first.
+   *
+   * @param upTo - start only among the first this many planned. Default: all.
+   */
+  startAhead(upTo = Infinity): void {
+    for (const item of this.ahead.queued.slice(0, upTo)) if (item.started === null) this.start(item);
   }
 
   /**
@@ -150,7 +162,8 @@ export class DecodeQueue {
       if (!Number.isInteger(p) || p < 0 || p >= item.indices.length) throw new RangeError(`Expected batch positions 0 ≤ p < ${item.indices.length}, but received ${String(p)}.`);
     }
     const ahead = item.result;
-    const started = item.started ?? [];
+    // Once the decoded-ahead array went back to the pool, its positions are decoded again.
+    const started = ahead === null ? [] : (item.started ?? []);
     const startedAt = new Map(started.map((p, k) => [p, k]));
     if (ahead !== null && positions.length === started.length && positions.every((p, k) => p === started[k])) {
       item.result = null;
@@ -159,21 +172,41 @@ export class DecodeQueue {
     }
     const missing = [...new Set(positions.filter((p) => !startedAt.has(p)))];
     const params = item.params;
-    const [early, fresh] = await Promise.all([
-      positions.some((p) => startedAt.has(p)) ? ahead : null,
-      missing.length === 0 ? null : this.decode(missing.map((p) => item.indices[p] as number), params === null ? null : missing.map((p) => params[p] as TransformParams)),
-    ]);
+    const reads = positions.some((p) => startedAt.has(p));
+    if (reads) item.readers = (item.readers ?? 0) + 1;
+    let early: Float32Array | null;
+    let fresh: Float32Array | null;
+    try {
+      [early, fresh] = await Promise.all([
+        reads ? ahead : null,
+        missing.length === 0 ? null : this.decode(missing.map((p) => item.indices[p] as number), params === null ? null : missing.map((p) => params[p] as TransformParams)),
+      ]);
+    } catch (error) {
+      if (reads) item.readers = (item.readers ?? 1) - 1;
+      throw error;
+    }
     // Every position decoded just now, once each and in order: that array is the answer (a large new
     // array costs page faults on first touch, ~1 ms per image here, so copies are avoided).
     if (early === null && fresh !== null && missing.length === positions.length) return fresh;
     const freshAt = new Map(missing.map((p, k) => [p, k]));
     const size = this.size;
-    const out = new Float32Array(positions.length * size);
+    // Every slot is written below, so a recycled array (old contents) will do.
+    const out = takeFloat32(positions.length * size);
+    const copied = (item.copied ??= new Set());
     positions.forEach((p, i) => {
       const k = startedAt.get(p);
       const [src, at] = k === undefined ? [fresh as Float32Array, freshAt.get(p) as number] : [early as Float32Array, k];
       out.set(src.subarray(at * size, (at + 1) * size), i * size);
+      if (k !== undefined) copied.add(p);
     });
+    // The decoded-ahead array is spent once every position was copied out of it (one batch's
+    // chunks), and goes back to the pool for the next batch decoded ahead.
+    if (reads) item.readers = (item.readers ?? 1) - 1;
+    if (early !== null && item.result === ahead && item.readers === 0 && copied.size === started.length) {
+      item.result = null;
+      recycleFloat32(early);
+    }
+    if (fresh !== null) recycleFloat32(fresh);
     return out;
   }
 

@@ -46,12 +46,12 @@ export interface TailBatch {
 }
 
 /** A batch of a planner's stream as tail inputs (see the module comment). */
-async function fromPlan(runner: SplitModelRunner, planner: BatchPlanner, predictOnly: boolean, asData: boolean): Promise<TailBatch> {
+async function fromPlan(runner: SplitModelRunner, planner: BatchPlanner, predictOnly: boolean, asData: boolean, ahead: number | undefined): Promise<TailBatch> {
   const engine = runner.engine;
   const key = planner.preprocessingKey;
   // Prefetch need not decode what the engine's cache will answer.
   const skip = planner.deterministic && readsFiles(engine) ? (f: string) => engine.hasCached(f, key) : undefined;
-  const plan = await planner.nextPlan({ skip });
+  const plan = await planner.nextPlan({ skip, ahead });
   try {
     const size = plan.filepaths.length;
     const meta = { filepaths: plan.filepaths, deterministic: planner.deterministic, preprocessingKey: key };
@@ -107,15 +107,16 @@ async function fromTensors(runner: SplitModelRunner, source: BatchSource): Promi
  * @param options - `predictOnly: true`: the batch only goes to `runner.predictTail`, so its
  *   features may come as `data` (see {@link TailBatch.data}); `asData: true`: they may come as
  *   `data` whatever the tail engine (the caller trains the tail on ONNX Runtime). Default false.
+ *   `ahead`: batches the caller will still take after this one (see `NextPlanArgs.ahead`). Default: no bound.
  * @returns a {@link TailBatch}; the caller disposes `features` and `ys`
  * @throws TrainingError when the engine returns the wrong number of tensors; whatever decoding throws
  * @example
  * const { features, ys, size } = await nextTailBatch(runner, valGen);
  * try { ... runner.tail(features, false) ... } finally { tf.dispose([...features, ...(ys ? [ys] : [])]); }
  */
-export function nextTailBatch(runner: SplitModelRunner, source: BatchSource, options: { predictOnly?: boolean; asData?: boolean } = {}): Promise<TailBatch> {
+export function nextTailBatch(runner: SplitModelRunner, source: BatchSource, options: { predictOnly?: boolean; asData?: boolean; ahead?: number } = {}): Promise<TailBatch> {
   const planner = source.planner ?? null;
-  return planner === null ? fromTensors(runner, source) : fromPlan(runner, planner, options.predictOnly ?? false, options.asData ?? false);
+  return planner === null ? fromTensors(runner, source) : fromPlan(runner, planner, options.predictOnly ?? false, options.asData ?? false, options.ahead);
 }
 
 /**
@@ -141,11 +142,14 @@ export class TailBatchQueue {
    * @param asData - as in {@link nextTailBatch}. Default false.
    */
   constructor(runner: SplitModelRunner, source: BatchSource, total: number, depth = 2, predictOnly = false, asData = false) {
+    let drawn = 0;
     this.ahead = new Prefetcher({
       depth,
       limit: total,
       make: () => {
-        const batch = nextTailBatch(runner, source, { predictOnly, asData });
+        // A loop that only predicts ends its pass here (evaluate, predictIterator, validation):
+        // nothing beyond its last batch is decoded ahead. Training runs on into the next epoch.
+        const batch = nextTailBatch(runner, source, { predictOnly, asData, ahead: predictOnly ? total - ++drawn : undefined });
         batch.catch(() => undefined); // surfaces when taken; must not be an unhandled rejection meanwhile
         return batch;
       },

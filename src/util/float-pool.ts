@@ -8,8 +8,8 @@
  * only code that overwrites every element may take them. Holds at most {@link FLOAT_POOL_BYTES}.
  */
 
-/** Upper bound of the bytes the pool keeps (older spares are dropped first). */
-export const FLOAT_POOL_BYTES = 32 * 1024 * 1024;
+/** Upper bound of the bytes the pool keeps (older spares are dropped first): a batch of 32 decoded ahead and its chunks at 224×224. */
+export const FLOAT_POOL_BYTES = 64 * 1024 * 1024;
 
 const spares: Float32Array[] = [];
 let bytes = 0;

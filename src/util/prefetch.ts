@@ -69,9 +69,13 @@ export class Prefetcher<T> {
     return this.args.make();
   }
 
-  /** Makes items until `depth` are ahead or the limit is reached. */
-  fill(): void {
-    while (this.ahead.length < this.depth && !this.exhausted) {
+  /**
+   * Makes items until `depth` are ahead (or `upTo`, when smaller) or the limit is reached.
+   *
+   * @param upTo - at most this many ahead, for a caller that knows how many it will still take. Default `depth`.
+   */
+  fill(upTo = this.depth): void {
+    while (this.ahead.length < Math.min(this.depth, upTo) && !this.exhausted) {
       this.made++;
       this.ahead.push(this.args.make());
     }

@@ -347,6 +347,27 @@ test('a planned batch never decodes the images it is not asked for; asking for a
   });
 });
 
+test('nextPlan({ ahead }) decodes no batch beyond the ones the caller will take (without it, the next batch decodes ahead)', async () => {
+  // Observed through the file: a batch decoded ahead shows the image as it was then, one decoded
+  // on demand shows it as it is when asked for.
+  for (const ahead of [undefined, 0]) {
+    await withDataset({ a: 2, b: 2 }, async (dir) => {
+      const it = flow(dir, new ImageDataGenerator(), { batchSize: 2, shuffle: false, prefetch: 1, workers: 0 });
+      const first = await it.nextPlan({ ahead });
+      await first.load([0, 1]);
+      first.ys?.dispose();
+      await new Promise((resolve) => setTimeout(resolve, 300)); // a decode started ahead is over by now
+      await sharp(Buffer.alloc(64, 255), { raw: { width: 8, height: 8, channels: 1 } }).toColourspace('b-w').png().toFile(join(dir, 'b', '000 (x).png'));
+      const second = await it.nextPlan();
+      const pixels = await second.load([0]);
+      second.ys?.dispose();
+      const white = Array.from(pixels).every((v) => v === 255);
+      assert.equal(white, ahead === 0, ahead === 0 ? 'decoded on demand: the new file' : 'decoded ahead: the file as it was');
+      it.dispose();
+    });
+  }
+});
+
 test('seek(k) then next() gives batch k+1 of a fresh uninterrupted iterator (order and augmentation), across epoch boundaries, whatever came before', async () => {
   await withDataset({ a: 5, b: 5 }, async (dir) => {
     const gen = new ImageDataGenerator({ shearRange: 0.2, zoomRange: 0.2, horizontalFlip: true, rescale: 1 / 255 });
