@@ -9,9 +9,9 @@
  * Why: on the walkthrough model the tail is ≈ 1.5 GFLOP per batch of 32 (forward, backward), which
  * TF.js wasm ran at ≈ 11 GFLOP/s on the main thread, taking CPU from the prefix's ONNX Runtime.
  *
- * Dropout masks are drawn in TF.js exactly as `tf.dropout` draws them (`randomUniform` with the
- * layer's `seed`), so a seeded run draws the masks the TF.js tail would. The weights are read from
- * TF.js at every step, so nothing is stale after `setWeights`, a restored checkpoint or a callback.
+ * Dropout masks are drawn by `tf.dropout` itself (on ones, with the layer's rate and `seed`), so a
+ * seeded run draws the masks the TF.js tail would. The weights are read from TF.js at every step,
+ * so nothing is stale after `setWeights`, a restored checkpoint or a callback.
  *
  * No Keras original.
  */
@@ -105,11 +105,10 @@ export class TailTrainer {
     }
     feeds[this.plan.batchScale] = new ort.Tensor('float32', Float32Array.of(1 / (this.loss === 'binary' ? n * classes : n)), [1]);
     for (const mask of this.plan.masks) {
-      // tf.dropout's multiplier: floor(u + keep) / keep, u ~ U[0, 1) seeded by the layer's seed.
+      // The layer's own multiplier: tf.dropout of ones with its rate and seed.
       const seed = (mask.layer as tf.layers.Layer & { seed?: number }).seed;
-      const keep = 1 - mask.rate;
       const shape = [n, ...mask.shape];
-      const multiplier = tf.tidy(() => tf.div(tf.floor(tf.add(tf.randomUniform(shape, 0, 1, 'float32', seed), keep)), keep));
+      const multiplier = tf.tidy(() => tf.dropout(tf.ones(shape), mask.rate, undefined, seed));
       try {
         feeds[mask.input] = new ort.Tensor('float32', float32(multiplier.dataSync()), shape);
       } finally {

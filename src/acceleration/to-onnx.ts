@@ -59,10 +59,15 @@ interface WeightRef {
 function weightRefs(layer: AnyLayer): Map<string, WeightRef> {
   const out = new Map<string, WeightRef>();
   for (const w of layer.weights) {
-    const key = (w.originalName ?? w.name).split('/').pop()?.replace(/_\d+$/, '').replace(/:\d+$/, '') ?? w.name;
+    const key = weightKey(w);
     out.set(key, { shape: [...w.shape] as number[], read: () => w.read().dataSync() as Float32Array });
   }
   return out;
+}
+
+/** The key of a weight inside its layer: the last part of its name ('kernel', 'beta', 'moving_mean'...). */
+export function weightKey(w: tf.LayerVariable): string {
+  return (w.originalName ?? w.name).split('/').pop()?.replace(/_\d+$/, '').replace(/:\d+$/, '') ?? w.name;
 }
 
 /** Weights of a layer as Float32Arrays, keyed as in {@link weightRefs}. */

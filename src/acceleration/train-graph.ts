@@ -27,7 +27,7 @@
 import type * as tf from '@tensorflow/tfjs';
 import { OnnxConversionError } from './errors';
 import { OnnxGraph } from './onnx-graph';
-import { inboundLayersIn, layerKind, pair } from './to-onnx';
+import { inboundLayersIn, layerKind, pair, weightKey } from './to-onnx';
 
 /** Losses whose gradient the graph computes: categorical (one-hot targets) or binary crossentropy on probabilities. */
 export type TrainGraphLoss = 'categorical' | 'binary';
@@ -93,11 +93,6 @@ export interface TrainGraph {
 /** A value named `name` of Keras shape `[batch, ...dims]`. */
 function value(name: string, dims: number[], grad: boolean): Value {
   return { name, dims, channels: dims[dims.length - 1] as number, spatial: dims.slice(0, -1).reduce((a, b) => a * b, 1), grad };
-}
-
-/** The key of a weight inside its layer ('kernel', 'beta', 'moving_mean'...). */
-function weightKey(w: LayerVariable): string {
-  return (w.originalName ?? w.name).split('/').pop()?.replace(/_\d+$/, '').replace(/:\d+$/, '') ?? w.name;
 }
 
 class Builder {
@@ -241,10 +236,9 @@ class Builder {
     const eps = Number(config.epsilon ?? 1e-3);
     const gamma = config.scale === false ? undefined : this.weight(layer, 'gamma');
     const beta = config.center === false ? undefined : this.weight(layer, 'beta');
-    const movingMean = this.weight(layer, 'moving_mean');
-    const movingVariance = this.weight(layer, 'moving_variance');
-    if (movingMean === undefined || movingVariance === undefined) this.fail(layer, 'moving_mean/moving_variance weights not found');
-    // Keras: a frozen BatchNormalization runs in inference mode, a trainable one on batch statistics.
+    if (!['moving_mean', 'moving_variance'].every((key) => layer.weights.some((w) => weightKey(w) === key))) this.fail(layer, 'moving_mean/moving_variance weights not found');
+    // Keras: a frozen BatchNormalization runs in inference mode, a trainable one on batch statistics
+    // (its moving statistics are then updated from the graph's outputs, never read by it).
     const training = layer.trainable;
     if (training && !layer.getClassName().startsWith('Transferlab')) {
       this.fail(layer, "TF.js's own BatchNormalization in training mode is not supported; build the model with transferlab's BatchNormalization");
@@ -262,6 +256,8 @@ class Builder {
       this.graph.outputs.push({ name: stats.mean, shape: [x.channels] }, { name: stats.variance, shape: [x.channels] });
       this.statistics.push(stats);
     } else {
+      const movingMean = this.weight(layer, 'moving_mean') as { name: string };
+      const movingVariance = this.weight(layer, 'moving_variance') as { name: string };
       centered = this.node('Sub', [x.name, movingMean.name], `${out}/centered`);
       inv = this.node('Reciprocal', [this.node('Sqrt', [this.node('Add', [movingVariance.name, this.scalar(eps)], `${out}/var_eps`)], `${out}/std`)], `${out}/inv_std`);
     }
