@@ -256,6 +256,21 @@ export async function decodeImage(path: string, opts: ResolvedLoadOptions, readS
   }
 }
 
+let sharpCacheOff = false;
+
+/**
+ * Turns libvips's operation cache off, once per process, before the first decode: the cache keeps
+ * up to 50 MB of results keyed on the input buffer, and every decode here has a new buffer, so it
+ * never hits. Measured on 256 PNGs of 256×256 (8 decodes at a time): 0.62–0.84 ms of CPU per image
+ * against 0.75–0.90 with the cache. The setting is libvips's, for the whole process; calling
+ * `sharp.cache(...)` afterwards sets it again.
+ */
+function turnSharpCacheOff(): void {
+  if (sharpCacheOff) return;
+  sharpCacheOff = true;
+  sharp.cache(false);
+}
+
 async function decodePixels(
   buf: Buffer,
   path: string,
@@ -266,6 +281,7 @@ async function decodePixels(
 ): Promise<RawImage<Uint8Array> | RawImage<Float32Array>> {
   const { is16, hasAlpha } = header;
   const srcGrey = header.channels <= 2;
+  turnSharpCacheOff();
   let pipe = sharp(buf, sharpOpts);
   if (opts.autoOrient) pipe = pipe.rotate();
   if (shrinkTo !== null) pipe = pipe.resize({ width: shrinkTo[0], height: shrinkTo[1], fit: 'fill' });

@@ -225,14 +225,30 @@ export function resizeLikePil<T extends Uint8Array | Float32Array>(
     const ay = (b[3] - b[1]) / height;
     const cols = new Int32Array(width);
     for (let x = 0; x < width; x++) cols[x] = Math.min(src.width - 1, Math.floor(b[0] + (x + 0.5) * ax));
+    for (let x = 0; x < width; x++) cols[x] *= ch; // value offsets within a source row
+    const data = src.data;
+    let prev = -1;
     for (let y = 0; y < height; y++) {
       const sy = Math.min(src.height - 1, Math.floor(b[1] + (y + 0.5) * ay));
-      const srow = sy * src.width;
-      const drow = y * width;
-      for (let x = 0; x < width; x++) {
-        const s = (srow + cols[x]) * ch;
-        const d = (drow + x) * ch;
-        for (let k = 0; k < ch; k++) out[d + k] = src.data[s + k];
+      const d0 = y * width * ch;
+      if (sy === prev) {
+        out.copyWithin(d0, d0 - width * ch, d0); // an upscale repeats the row above
+        continue;
+      }
+      prev = sy;
+      const srow = sy * src.width * ch;
+      if (ch === 3) {
+        for (let x = 0, d = d0; x < width; x++, d += 3) {
+          const s = srow + cols[x];
+          out[d] = data[s];
+          out[d + 1] = data[s + 1];
+          out[d + 2] = data[s + 2];
+        }
+      } else {
+        for (let x = 0, d = d0; x < width; x++, d += ch) {
+          const s = srow + cols[x];
+          for (let k = 0; k < ch; k++) out[d + k] = data[s + k];
+        }
       }
     }
     return { data: out, height, width, channels: ch };

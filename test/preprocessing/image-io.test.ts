@@ -124,6 +124,24 @@ test('resize follows PIL: nearest picks floor((x + 0.5)·in/out); bilinear downs
   // xx = 0: centre 1, taps 0..2 with weights 0.75, 0.75, 0.25 (normalised /1.75) → 71.43 → 71
   assert.equal(resizeLikePil(src, 2, 1, 'bilinear').data[0], 71);
   assert.deepEqual(Array.from(resizeLikePil(src, 8, 1, 'nearest').data), [0, 0, 100, 100, 200, 200, 255, 255]);
+  // Every channel count, both sample types, down and up (repeated rows) in each direction: the formula, value by value.
+  for (const channels of [1, 2, 3, 4]) {
+    for (const [h, w, oh, ow] of [[7, 9, 4, 5], [3, 4, 8, 6], [5, 5, 5, 3], [6, 2, 2, 7]] as const) {
+      const values = Array.from({ length: h * w * channels }, (_, i) => (i * 37) % 251);
+      for (const data of [Uint8Array.from(values), Float32Array.from(values, (v) => v / 7)]) {
+        const out = resizeLikePil({ data, height: h, width: w, channels }, ow, oh, 'nearest');
+        const expected: number[] = [];
+        for (let y = 0; y < oh; y++) {
+          for (let x = 0; x < ow; x++) {
+            const sy = Math.min(h - 1, Math.floor(((y + 0.5) * h) / oh));
+            const sx = Math.min(w - 1, Math.floor(((x + 0.5) * w) / ow));
+            for (let k = 0; k < channels; k++) expected.push(data[(sy * w + sx) * channels + k] as number);
+          }
+        }
+        assert.deepEqual(Array.from(out.data), expected, `${channels} channels, ${h}×${w} → ${oh}×${ow}, ${data.constructor.name}`);
+      }
+    }
+  }
 });
 
 test('targetSize resizes with the chosen filter and keepAspectRatio centre-crops first', async () => {
