@@ -57,6 +57,13 @@ export interface PrefixEngine {
    * Optional: for an engine without it, they use `predictPixels`.
    */
   predictPixelsData?(batch: PixelBatch, meta?: PrefixEngineMeta): Promise<PrefixRunOutput[]>;
+  /**
+   * `predictPixelsData` with `map` applied part by part as the outputs are computed (the tail
+   * engine's `predictData`), the mapped tensors concatenated in batch order: what `evaluate`,
+   * `predictIterator` and `fit`'s validation call when the tail predicts on ONNX Runtime. Optional:
+   * for an engine without it, they use `predictPixelsData`.
+   */
+  predictPixelsMapped?(batch: PixelBatch, meta: PrefixEngineMeta | undefined, map: (outputs: PrefixRunOutput[]) => Promise<tf.Tensor>): Promise<tf.Tensor>;
   /** One line naming the engine and its device, for logs. */
   describe(): string;
   /** Releases native resources. */

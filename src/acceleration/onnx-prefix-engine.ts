@@ -234,9 +234,11 @@ export class OnnxPrefixEngine implements FilePrefixEngine {
    * @param pixelsOf - resolves to the pixels of images `from..to-1`, in an array the engine owns
    * @param ramp - images still to be decoded: the first chunks are smaller (a quarter, then half
    *   of `chunkSize`), so that ONNX Runtime starts after a few images rather than a whole chunk
+   * @param onChunk - called with each chunk's first image and outputs as soon as ONNX Runtime
+   *   returns them (chunks may come back out of order)
    * @returns per chunk, in order, one output per cut tensor (not concatenated: see `tensorsFromChunks`)
    */
-  private async runChunks(n: number, sampleShape: number[], pixelsOf: (from: number, to: number) => Promise<Float32Array>, ramp = false): Promise<OnnxRunOutput[][]> {
+  private async runChunks(n: number, sampleShape: number[], pixelsOf: (from: number, to: number) => Promise<Float32Array>, ramp = false, onChunk?: (from: number, outputs: OnnxRunOutput[]) => void): Promise<OnnxRunOutput[][]> {
     const bounds: Array<[number, number]> = [];
     const sizes = ramp ? [Math.ceil(this.chunkSize / 4), Math.ceil(this.chunkSize / 4), Math.ceil(this.chunkSize / 2)] : [];
     for (let from = 0; from < n; ) {
@@ -245,7 +247,12 @@ export class OnnxPrefixEngine implements FilePrefixEngine {
       from = to;
     }
     const inputs = bounds.map(([from, to]) => pixelsOf(from, to));
-    const runs = inputs.map((pixels, i) => pixels.then((p) => this.run(p, [(bounds[i] as [number, number])[1] - (bounds[i] as [number, number])[0], ...sampleShape])));
+    const runs = inputs.map(async (pixels, i) => {
+      const [from, to] = bounds[i] as [number, number];
+      const outputs = await this.run(await pixels, [to - from, ...sampleShape]);
+      onChunk?.(from, outputs);
+      return outputs;
+    });
     runs.forEach((r) => r.catch(() => undefined)); // the first failure surfaces below; the rest must not go unhandled
     return Promise.all(runs);
   }
@@ -338,6 +345,58 @@ export class OnnxPrefixEngine implements FilePrefixEngine {
     return arraysFromChunks(await this.runBatch(batch, meta, true));
   }
 
+  /**
+   * {@link predictPixelsData} followed by `map` on the outputs, part by part: each chunk ONNX
+   * Runtime computes is mapped as soon as it comes back, while the next chunks still run, and the
+   * results are concatenated in batch order. For a tail that predicts on ONNX Runtime too
+   * (`TailEngine.predictData` as `map`): the tail of a batch is done moments after its last
+   * chunk, and the chunks are never copied into one batch array. A batch with cached samples is
+   * mapped once, on all its outputs, after the lookup.
+   *
+   * @param batch - as in {@link predictPixels}
+   * @param meta - as in {@link predict}
+   * @param map - from one part's outputs (one per cut tensor, `[rows, ...]`, read only) to a tensor
+   *   of `rows` rows; its tensors are taken over (disposed here after concatenation, or on failure)
+   * @returns the mapped rows of the whole batch, `[batch.size, ...]`; the caller disposes it
+   * @throws PrefixEngineStaleError when a prefix layer was unfrozen; whatever `load` or `map` throws
+   * @example
+   * const probs = await engine.predictPixelsMapped(batch, meta, (part) => tailEngine.predictData(part));
+   */
+  async predictPixelsMapped(batch: PixelBatch, meta: PrefixEngineMeta | undefined, map: (outputs: PrefixRunOutput[]) => Promise<tf.Tensor>): Promise<tf.Tensor> {
+    const early = new Map<number, Promise<tf.Tensor>>();
+    const settleAll = async (pending: Iterable<Promise<tf.Tensor>>): Promise<tf.Tensor[]> => {
+      const settled = await Promise.allSettled(pending);
+      const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      const done = settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+      if (failed !== undefined) {
+        tf.dispose(done);
+        throw failed.reason;
+      }
+      return done;
+    };
+    let parts: OnnxRunOutput[][];
+    try {
+      parts = await this.runBatch(batch, meta, true, (from, outputs) => early.set(from, map(outputs)));
+    } catch (error) {
+      await settleAll(early.values()).then(tf.dispose, () => undefined);
+      throw error;
+    }
+    let pending: Array<Promise<tf.Tensor>>;
+    if (early.size === parts.length) {
+      pending = [...early.entries()].sort((a, b) => a[0] - b[0]).map((e) => e[1]);
+    } else {
+      if (early.size > 0) tf.dispose(await settleAll(early.values())); // not expected: parts are the chunks whenever chunks were handed out
+      pending = [map(arraysFromChunks(parts))];
+    }
+    const results = await settleAll(pending);
+    if (results.length === 1) return results[0] as tf.Tensor;
+    try {
+      return tf.concat(results, 0);
+    } finally {
+      tf.dispose(results);
+    }
+  }
+
   /** The tensors of {@link runBatch}'s parts. */
   private async tensorsOf(batch: PixelBatch, meta: PrefixEngineMeta | undefined, ramp: boolean): Promise<tf.Tensor[]> {
     return tensorsFromChunks(await this.runBatch(batch, meta, ramp));
@@ -345,10 +404,11 @@ export class OnnxPrefixEngine implements FilePrefixEngine {
 
   /**
    * The one batch path: cache lookup when `meta` allows, then the misses in chunks; `ramp`: the
-   * pixels are still to be decoded (see `runChunks`). Returns the outputs as parts of consecutive
-   * samples in batch order (see `cachedPrefixParts`).
+   * pixels are still to be decoded (see `runChunks`); `onChunk`: see `runChunks`, called only when
+   * every sample of the batch is computed (then the parts returned are those chunks). Returns the
+   * outputs as parts of consecutive samples in batch order (see `cachedPrefixParts`).
    */
-  private async runBatch(batch: PixelBatch, meta: PrefixEngineMeta | undefined, ramp: boolean): Promise<OnnxRunOutput[][]> {
+  private async runBatch(batch: PixelBatch, meta: PrefixEngineMeta | undefined, ramp: boolean, onChunk?: (from: number, outputs: OnnxRunOutput[]) => void): Promise<OnnxRunOutput[][]> {
     await this.ensureFresh();
     this.counters.batches++;
     const n = batch.size;
@@ -358,7 +418,8 @@ export class OnnxPrefixEngine implements FilePrefixEngine {
     const idle = this.filesInProgress === 0;
     this.filesInProgress++;
     try {
-      const compute = (misses: number[]): Promise<OnnxRunOutput[][]> => this.runChunks(misses.length, imageShape, (from, to) => batch.load(misses.slice(from, to)), ramp && idle);
+      // Chunks are handed out early only when they are the batch itself (no cached sample between them).
+      const compute = (misses: number[]): Promise<OnnxRunOutput[][]> => this.runChunks(misses.length, imageShape, (from, to) => batch.load(misses.slice(from, to)), ramp && idle, misses.length === n ? onChunk : undefined);
       const { filepaths, preprocessingKey } = meta ?? {};
       if (!this.cache || meta?.deterministic !== true || preprocessingKey === undefined || filepaths === undefined || filepaths.length !== n) {
         return await compute(Array.from({ length: n }, (_, i) => i));

@@ -8,9 +8,10 @@
  * deterministic batch are decoded (a warm validation epoch decodes nothing). A tensor is made
  * only where TF.js needs one: the TF.js prefix, an engine without `predictPixels`, or the tail
  * itself when nothing is frozen. Loops that only predict (`evaluate`, `predictIterator`, `fit`'s
- * validation) with the tail on ONNX Runtime take the prefix outputs as arrays (`predictPixelsData`),
- * so the cut tensors never enter TF.js either. Any other source yields tensors (`next()`), run as
- * they are.
+ * validation) with the tail on ONNX Runtime run the tail here, chunk by chunk as the prefix returns
+ * each (`predictPixelsMapped`, else `predictPixelsData`), on arrays: the cut tensors never enter
+ * TF.js either, and a batch's tail is done moments after its last chunk. Any other source yields
+ * tensors (`next()`), run as they are.
  *
  * The engines' side of this (`PixelBatch`, `FilePrefixEngine`) is in `acceleration/engine.ts`.
  *
@@ -37,6 +38,13 @@ export interface TailBatch {
    * Also when drawn with `asData` (the tail trains on ONNX Runtime: `TailTrainer.step` takes arrays).
    */
   data?: PrefixRunOutput[];
+  /**
+   * The tail's output for the whole batch, already computed in this stage, when the batch was drawn
+   * with `predictOnly`, the runner predicts its tail on ONNX Runtime and the prefix engine has
+   * `predictPixelsMapped`: each chunk's tail runs as soon as the prefix returns it (`features` is
+   * then empty and `data` unset). Take it with {@link tailOutput}.
+   */
+  predicted?: tf.Tensor;
   /** Targets, when the source yields them. */
   ys?: tf.Tensor;
   /** Samples in the batch. */
@@ -56,7 +64,17 @@ async function fromPlan(runner: SplitModelRunner, planner: BatchPlanner, predict
     const size = plan.filepaths.length;
     const meta = { filepaths: plan.filepaths, deterministic: planner.deterministic, preprocessingKey: key };
     let features: tf.Tensor[];
-    if (((predictOnly && runner.tailEngine !== null) || asData) && runner.split.prefix !== null && engine?.predictPixelsData !== undefined) {
+    const tailEngine = runner.tailEngine;
+    if (predictOnly && tailEngine !== null && runner.split.prefix !== null && engine?.predictPixelsMapped !== undefined) {
+      const predicted = await engine.predictPixelsMapped({ size, imageShape: planner.imageShape, load: plan.load }, meta, (outputs) => {
+        if (outputs.length !== runner.split.cutTensors.length) {
+          return Promise.reject(new TrainingError(`PrefixEngine ${engine.describe()} returned ${outputs.length} outputs but the cut has ${runner.split.cutTensors.length} (${runner.split.cutTensors.join(', ')}).`));
+        }
+        return tailEngine.predictData(outputs);
+      });
+      return { features: [], predicted, ys: plan.ys, size, filepaths: plan.filepaths };
+    }
+    if (((predictOnly && tailEngine !== null) || asData) && runner.split.prefix !== null && engine?.predictPixelsData !== undefined) {
       const data = await engine.predictPixelsData({ size, imageShape: planner.imageShape, load: plan.load }, meta);
       if (data.length !== runner.split.cutTensors.length) {
         throw new TrainingError(`PrefixEngine ${engine.describe()} returned ${data.length} outputs but the cut has ${runner.split.cutTensors.length} (${runner.split.cutTensors.join(', ')}).`);
@@ -82,6 +100,31 @@ async function fromPlan(runner: SplitModelRunner, planner: BatchPlanner, predict
     plan.ys?.dispose();
     throw error;
   }
+}
+
+/**
+ * The tail's output of a batch drawn with `predictOnly`, in inference mode: its `predicted` (taken
+ * over: the batch no longer holds it), else `runner.predictTail` on its features or data.
+ *
+ * @param runner - the runner the batch was drawn with
+ * @param batch - from {@link nextTailBatch} or the loops of {@link forEachTailBatch}
+ * @returns the output; the caller disposes it
+ * @throws whatever the tail throws
+ * @example
+ * const probs = await tailOutput(runner, batch);
+ */
+export async function tailOutput(runner: SplitModelRunner, batch: TailBatch): Promise<tf.Tensor> {
+  const predicted = batch.predicted;
+  if (predicted !== undefined) {
+    batch.predicted = undefined;
+    return predicted;
+  }
+  return runner.predictTail(batch.features, batch.data);
+}
+
+/** The tensors a batch holds (freed after its loop step, or when it was never taken). */
+function tensorsOf(batch: TailBatch): tf.Tensor[] {
+  return [...(batch.ys ? [batch.ys] : []), ...batch.features, ...(batch.predicted ? [batch.predicted] : [])];
 }
 
 /** A batch of tensors from `source.next()` as tail inputs; the images are disposed here. */
@@ -154,7 +197,7 @@ export class TailBatchQueue {
         return batch;
       },
       // A batch nobody asked for: freed when it arrives; a failed one is ignored.
-      release: (batch) => batch.then((b) => tf.dispose([...(b.ys ? [b.ys] : []), ...b.features]), () => undefined),
+      release: (batch) => batch.then((b) => tf.dispose(tensorsOf(b)), () => undefined),
     });
     this.ahead.fill();
   }
@@ -195,7 +238,7 @@ export interface TailBatchLoop {
   each(batch: TailBatch, step: number): Promise<void>;
   /** After the batch's tensors are disposed (`on...BatchEnd`); true stops the loop. */
   after?(step: number): Promise<boolean | void>;
-  /** The loop only predicts the tail (`runner.predictTail(batch.features, batch.data)`), so batches may carry `data` instead of tensors. Default false. */
+  /** The loop only predicts the tail (`tailOutput(runner, batch)`), so batches may carry `data` or the tail's output (`predicted`) instead of tensors. Default false. */
   predictOnly?: boolean;
   /** The loop takes the tail inputs as arrays (`data`) where the engine gives them so (it trains the tail on ONNX Runtime). Default false. */
   asData?: boolean;
@@ -224,7 +267,7 @@ export async function forEachTailBatch(runner: SplitModelRunner, source: BatchSo
       try {
         await loop.each(batch, step);
       } finally {
-        tf.dispose([...(batch.ys ? [batch.ys] : []), ...batch.features]);
+        tf.dispose(tensorsOf(batch));
       }
       if ((await loop.after?.(step)) === true) break;
     }

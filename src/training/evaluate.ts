@@ -9,7 +9,7 @@ import { checkSourceClasses, resolveCompileArgs, runEvaluation, trainedClassName
 import { createSplitModelRunner } from './split-model-runner';
 import { splitFrozenPrefix } from './prefix';
 import { accelerationEnabled, autoPrefixEngine } from '../acceleration/auto-engine';
-import { forEachTailBatch } from './batch-stage';
+import { forEachTailBatch, tailOutput } from './batch-stage';
 import type { BatchSource, Logs, PrefixEngine } from './types';
 import { checkInteger } from '../util/validate';
 
@@ -119,7 +119,7 @@ export async function predictIterator(model: tf.LayersModel, source: BatchSource
   // thread) proceed while this one's tail runs and its probabilities are read back.
   await forEachTailBatch(runner, source, steps, {
     async each(batch) {
-      const probs = await runner.predictTail(batch.features, batch.data);
+      const probs = await tailOutput(runner, batch);
       const rows = (await probs.array()) as number[][] | number[];
       probs.dispose();
       for (const row of rows) probabilities.push(Array.isArray(row) ? row : [row]);

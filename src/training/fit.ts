@@ -10,7 +10,7 @@ import { History } from './callbacks/history';
 import { ProgbarLogger } from './callbacks/progbar-logger';
 import { TrainingError } from './errors';
 import { resolveLoss, resolveMetrics, type ResolvedFn, type SampleFn } from './losses';
-import { forEachTailBatch, type TailBatch } from './batch-stage';
+import { forEachTailBatch, tailOutput, type TailBatch } from './batch-stage';
 import { applyGradients, minimize } from './optimizer-step';
 import { createSplitModelRunner, type SplitModelRunner } from './split-model-runner';
 import { splitFrozenPrefix } from './prefix';
@@ -164,7 +164,7 @@ export async function runEvaluation(runner: SplitModelRunner, source: BatchSourc
       const ys = batch.ys;
       if (!ys) throw new TrainingError('Expected batches with targets (ys) for evaluation, but the source yielded none. Use classMode "categorical"/"sparse"/"binary".');
       // The tail in inference mode (ONNX Runtime when it converts); loss and metrics on its output in TF.js.
-      const out = await runner.predictTail(batch.features, batch.data);
+      const out = await tailOutput(runner, batch);
       let values: tf.Tensor[];
       try {
         values = tf.tidy(() => [meanOf(loss.fn(ys, out)), ...metrics.map((m) => meanOf(m.fn(ys, out)))]);

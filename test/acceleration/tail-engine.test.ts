@@ -240,11 +240,13 @@ test('over a folder, the cut tensors go from the ONNX prefix to the ONNX tail as
     const flow = () => new ImageDataGenerator({ rescale: 1 / 255 }).flowFromDirectory(dir, { targetSize: [8, 8], batchSize: 4, shuffle: false, workers: 0, verbose: false });
     const expected = await predictIterator(model, flow(), { accelerate: false });
     const expectedLogs = await evaluate(model, flow(), { accelerate: false });
-    const calls = { tensors: 0, data: 0 };
+    const calls = { tensors: 0, data: 0, mapped: 0 };
     const predictPixels = engine.predictPixels.bind(engine);
     const predictPixelsData = engine.predictPixelsData.bind(engine);
+    const predictPixelsMapped = engine.predictPixelsMapped.bind(engine);
     engine.predictPixels = (batch, meta) => { calls.tensors++; return predictPixels(batch, meta); };
     engine.predictPixelsData = (batch, meta) => { calls.data++; return predictPixelsData(batch, meta); };
+    engine.predictPixelsMapped = (batch, meta, map) => { calls.mapped++; return predictPixelsMapped(batch, meta, map); };
     const tail = sharedTailEngine(splitFrozenPrefix(model).tail);
     const runsBefore = tail.stats.onnxRuns;
     const before = tf.memory().numTensors;
@@ -257,8 +259,10 @@ test('over a folder, the cut tensors go from the ONNX prefix to the ONNX tail as
     assert.equal((engine.cache?.stats.misses ?? 0) - missesBefore, 1, 'only the changed file is computed');
     const logs = await evaluate(model, flow(), { prefixEngine: engine });
     assert.equal(tf.memory().numTensors, before, 'no tensors left behind');
-    assert.deepEqual(calls, { tensors: 0, data: 12 }, '3 batches × 4 passes, all as arrays');
-    assert.equal(tail.stats.onnxRuns - runsBefore, 12);
+    assert.deepEqual(calls, { tensors: 0, data: 0, mapped: 12 }, '3 batches × 4 passes, all as arrays, the tail run in the batch stage');
+    // Cold batches run the tail once per ONNX Runtime chunk (a batch of 4 may come in chunks of 2); warm and mixed ones once per batch.
+    const runs = tail.stats.onnxRuns - runsBefore;
+    assert.ok(runs >= 12 && runs <= 3 + 3 + 3 + 6, `tail runs: ${runs}`);
     for (const [name, result] of [['cold', cold], ['warm', warm], ['mixed', mixed]] as const) {
       assert.deepEqual(result.filepaths, expected.filepaths);
       assert.deepEqual(result.predictions, expected.predictions, name);
