@@ -224,8 +224,8 @@ export function resizeLikePil<T extends Uint8Array | Float32Array>(
     const ax = (b[2] - b[0]) / width;
     const ay = (b[3] - b[1]) / height;
     const cols = new Int32Array(width);
-    for (let x = 0; x < width; x++) cols[x] = Math.min(src.width - 1, Math.floor(b[0] + (x + 0.5) * ax));
-    for (let x = 0; x < width; x++) cols[x] *= ch; // value offsets within a source row
+    // Value offsets within a source row.
+    for (let x = 0; x < width; x++) cols[x] = Math.min(src.width - 1, Math.floor(b[0] + (x + 0.5) * ax)) * ch;
     const data = src.data;
     let prev = -1;
     for (let y = 0; y < height; y++) {

@@ -25,7 +25,7 @@ import type { BatchPlanner } from '../preprocessing/batch';
 import { Prefetcher } from '../util/prefetch';
 import { TrainingError } from './errors';
 import type { SplitModelRunner } from './split-model-runner';
-import type { BatchSource } from './types';
+import type { BatchSource, PrefixEngine } from './types';
 
 /** One batch as the inputs of the trainable tail. The caller disposes `ys` and `features`. */
 export interface TailBatch {
@@ -53,6 +53,14 @@ export interface TailBatch {
   filepaths?: string[];
 }
 
+/** `outputs`, when the engine returned one array per cut tensor. */
+function checkCut(runner: SplitModelRunner, engine: PrefixEngine, outputs: PrefixRunOutput[]): PrefixRunOutput[] {
+  if (outputs.length !== runner.split.cutTensors.length) {
+    throw new TrainingError(`PrefixEngine ${engine.describe()} returned ${outputs.length} outputs but the cut has ${runner.split.cutTensors.length} (${runner.split.cutTensors.join(', ')}).`);
+  }
+  return outputs;
+}
+
 /** A batch of a planner's stream as tail inputs (see the module comment). */
 async function fromPlan(runner: SplitModelRunner, planner: BatchPlanner, predictOnly: boolean, asData: boolean, ahead: number | undefined): Promise<TailBatch> {
   const engine = runner.engine;
@@ -66,19 +74,11 @@ async function fromPlan(runner: SplitModelRunner, planner: BatchPlanner, predict
     let features: tf.Tensor[];
     const tailEngine = runner.tailEngine;
     if (predictOnly && tailEngine !== null && runner.split.prefix !== null && engine?.predictPixelsMapped !== undefined) {
-      const predicted = await engine.predictPixelsMapped({ size, imageShape: planner.imageShape, load: plan.load }, meta, (outputs) => {
-        if (outputs.length !== runner.split.cutTensors.length) {
-          return Promise.reject(new TrainingError(`PrefixEngine ${engine.describe()} returned ${outputs.length} outputs but the cut has ${runner.split.cutTensors.length} (${runner.split.cutTensors.join(', ')}).`));
-        }
-        return tailEngine.predictData(outputs);
-      });
+      const predicted = await engine.predictPixelsMapped({ size, imageShape: planner.imageShape, load: plan.load }, meta, async (outputs) => tailEngine.predictData(checkCut(runner, engine, outputs)));
       return { features: [], predicted, ys: plan.ys, size, filepaths: plan.filepaths };
     }
     if (((predictOnly && tailEngine !== null) || asData) && runner.split.prefix !== null && engine?.predictPixelsData !== undefined) {
-      const data = await engine.predictPixelsData({ size, imageShape: planner.imageShape, load: plan.load }, meta);
-      if (data.length !== runner.split.cutTensors.length) {
-        throw new TrainingError(`PrefixEngine ${engine.describe()} returned ${data.length} outputs but the cut has ${runner.split.cutTensors.length} (${runner.split.cutTensors.join(', ')}).`);
-      }
+      const data = checkCut(runner, engine, await engine.predictPixelsData({ size, imageShape: planner.imageShape, load: plan.load }, meta));
       return { features: [], data, ys: plan.ys, size, filepaths: plan.filepaths };
     }
     if (runner.split.prefix !== null && engine?.predictPixels !== undefined) {
