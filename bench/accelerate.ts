@@ -14,13 +14,15 @@
 //            reads as GFLOP/s and as a fraction of that peak;
 //   predict  predictIterator over a folder of PNGs (decoding included, cold cache) vs raw ONNX Runtime
 //            running the whole model on in-memory tensors (every session warmed alike; rounds
-//            interleaved, medians), and a validation epoch (evaluate) cold vs warm feature cache,
-//            vs pure TF.js;
+//            interleaved, medians), over BENCH_IMAGES and over a folder the size of the
+//            walkthrough's test folder (BENCH_TEST_IMAGES), and a validation epoch (evaluate) cold
+//            vs warm feature cache, vs pure TF.js;
 //   epoch-cache, epoch-nocache  two epochs of the walkthrough's fit on the full-size phantom (613
 //            augmented training images, 72 validation images) with and without the feature cache
 //            (skip with BENCH_EPOCHS=0).
 // Settings (environment): BENCH_BATCH (default 32, the walkthrough's), BENCH_STEPS timed train
 // steps after one warm-up step (default 3), BENCH_IMAGES images in the folder (default 64),
+// BENCH_TEST_IMAGES images in the second folder (default 315, the walkthrough's test folder; 0 skips it),
 // BENCH_ROUNDS interleaved prediction/raw rounds whose medians are reported (default 5),
 // BENCH_SIZE (default 224), BENCH_WORKERS image threads for prediction (default: the iterator's),
 // BENCH_TENSOR_SOURCE=1 (train batches as tensors instead of pixels through the source's planner).
@@ -47,6 +49,7 @@ import { parseResult, runTorch, TORCH_MISSING, torchAvailable } from './torch-pe
 const BATCH = envInt('BENCH_BATCH', 32);
 const STEPS = envInt('BENCH_STEPS', 3);
 const IMAGES = envInt('BENCH_IMAGES', 64);
+const TEST_IMAGES = envInt('BENCH_TEST_IMAGES', 315);
 const ROUNDS = envInt('BENCH_ROUNDS', 5);
 const SIZE = envInt('BENCH_SIZE', 224);
 
@@ -162,11 +165,13 @@ async function predictPhase(): Promise<void> {
   const report = await initBackend({ quiet: true });
   const model = await walkthrough();
   const dir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'transferlab-bench-'));
+  const testDir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'transferlab-bench-test-'));
   try {
     await makeNoiseImageFolder(dir, IMAGES);
+    if (TEST_IMAGES > 0) await makeNoiseImageFolder(testDir, TEST_IMAGES);
     const gen = new ImageDataGenerator({ rescale: 1 / 255 });
     const workers = process.env.BENCH_WORKERS === undefined ? undefined : Number(process.env.BENCH_WORKERS);
-    const flow = () => gen.flowFromDirectory(dir, { targetSize: [SIZE, SIZE], batchSize: BATCH, shuffle: false, verbose: false, workers });
+    const flow = (folder = dir) => gen.flowFromDirectory(folder, { targetSize: [SIZE, SIZE], batchSize: BATCH, shuffle: false, verbose: false, workers });
     const prefix = splitFrozenPrefix(model).prefix as tf.LayersModel;
     const engine = (await autoPrefixEngine(model, prefix, undefined, { verbose: false })) as PrefixEngine;
     // Raw ONNX Runtime on in-memory tensors, no decoding, no cache: the whole model (what prediction
@@ -178,30 +183,38 @@ async function predictPhase(): Promise<void> {
     const rawWhole8 = await createOnnxPrefixEngine(whole, { chunkSize: 8 });
     const rawWholeBatch = await createOnnxPrefixEngine(whole, { chunkSize: BATCH });
     const x = tf.randomUniform([BATCH, SIZE, SIZE, 3], 0, 1, 'float32', 4) as tf.Tensor4D;
-    const batches = Math.ceil(IMAGES / BATCH);
-    const rawRate = async (e: PrefixEngine): Promise<number> => {
+    const rawRate = async (e: PrefixEngine, images = IMAGES): Promise<number> => {
+      const batches = Math.ceil(images / BATCH);
       const t0 = performance.now();
       for (let i = 0; i < batches; i++) tf.dispose(await e.predict(x));
       return (batches * BATCH) / ((performance.now() - t0) / 1000);
     };
     for (const e of [engine, rawWhole8, rawWholeBatch]) for (let i = 0; i < 2; i++) tf.dispose(await e.predict(x)); // ONNX Runtime's first runs are slow: warm every session alike
-    const predictRate = async (): Promise<number> => {
+    const predictRate = async (folder = dir, images = IMAGES): Promise<number> => {
       defaultFeatureCache().clear();
-      const it = flow();
+      const it = flow(folder);
       const t0 = performance.now();
       await predictIterator(model, it);
-      const rate = IMAGES / ((performance.now() - t0) / 1000);
+      const rate = images / ((performance.now() - t0) / 1000);
       it.dispose();
       return rate;
     };
     // The first call of the process pays the image threads' start and the tail's first TF.js run.
     const firstCall = await predictRate();
-    const rounds = { predict: [] as number[], whole8: [] as number[], wholeBatch: [] as number[], prefix: [] as number[] };
+    const rounds = { predict: [] as number[], whole8: [] as number[], wholeBatch: [] as number[], prefix: [] as number[], testPredict: [] as number[], testRatio: [] as number[] };
     for (let round = 0; round < ROUNDS; round++) {
       rounds.whole8.push(await rawRate(rawWhole8));
       rounds.predict.push(await predictRate());
       rounds.wholeBatch.push(await rawRate(rawWholeBatch));
       rounds.prefix.push(await rawRate(engine));
+      if (TEST_IMAGES > 0) {
+        // The walkthrough's test folder: the same pass, amortizing its start and end over 10 batches.
+        const before = await rawRate(rawWhole8, TEST_IMAGES);
+        const rate = await predictRate(testDir, TEST_IMAGES);
+        const after = await rawRate(rawWholeBatch, TEST_IMAGES);
+        rounds.testPredict.push(rate);
+        rounds.testRatio.push(rate / Math.max(before, after));
+      }
     }
     x.dispose();
     rawWhole8.dispose();
@@ -222,10 +235,12 @@ async function predictPhase(): Promise<void> {
       phase: 'predict', backend: report.line.replace(/ — .*/, ''), rounds: ROUNDS,
       predictFirstImgPerS: firstCall, predictImgPerS: median(rounds.predict),
       rawWhole8ImgPerS: median(rounds.whole8), rawWholeBatchImgPerS: median(rounds.wholeBatch), rawPrefixImgPerS: median(rounds.prefix),
+      ...(TEST_IMAGES > 0 ? { testPredictImgPerS: median(rounds.testPredict), testRatio: median(rounds.testRatio), testRatios: rounds.testRatio.map((r) => r.toFixed(3)).join(' ') } : {}),
       valColdS: coldS, valWarmS: warmS, valTfjsS: tfjsS, cache: JSON.stringify(defaultFeatureCache().stats),
     });
   } finally {
     await fs.promises.rm(dir, { recursive: true, force: true });
+    await fs.promises.rm(testDir, { recursive: true, force: true });
   }
 }
 
@@ -326,6 +341,7 @@ async function main(): Promise<void> {
   // raw prefix ÷ PyTorch's step is the most (b) ÷ (c) can reach with this engine on this machine.
   if (typeof c !== 'string') console.log(`    ceiling: raw frozen prefix ÷ PyTorch's train step (c) = ${f((p.rawPrefixImgPerS as number) / (c.imgPerS as number))}× (no train step with the prefix on ONNX Runtime can pass it here)`);
   console.log(`predictIterator over ${IMAGES} PNGs   ${f(p.predictImgPerS)} img/s (median of ${p.rounds}, cache cleared each time) = ${f((p.predictImgPerS as number) / raw)}× the faster raw whole model, ${f((p.predictImgPerS as number) / (p.rawPrefixImgPerS as number))}× the raw prefix${ofLimit(p.predictImgPerS as number, flops?.forward ?? 0)}; first call of the process ${f(p.predictFirstImgPerS)} img/s (${f((p.predictFirstImgPerS as number) / raw)}×); peak RSS ${p.peakRssMiB} MiB`);
+  if (p.testRatio !== undefined) console.log(`predictIterator over ${TEST_IMAGES} PNGs (the walkthrough's test-folder size)  ${f(p.testPredictImgPerS)} img/s (median of ${p.rounds}) = ${f(p.testRatio)}× the faster raw whole model in the same round (median of the rounds' ratios: ${p.testRatios})`);
   console.log(`validation epoch (${IMAGES} images)  cold cache ${f(p.valColdS)} s, warm cache ${f(p.valWarmS)} s (${f((p.valColdS as number) / (p.valWarmS as number), 1)}× faster), pure TF.js ${f(p.valTfjsS)} s`);
   console.log(`    cache: ${p.cache}`);
   if (process.env.BENCH_EPOCHS === '0') return;
