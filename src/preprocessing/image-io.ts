@@ -223,7 +223,7 @@ export async function decodeImage(path: string, opts: ResolvedLoadOptions, readS
   let meta: sharp.Metadata | undefined;
   const readMeta = async (): Promise<sharp.Metadata> => {
     try {
-      return await sharp(buf, sharpOpts).metadata();
+      return await openImage(buf, sharpOpts).metadata();
     } catch (err) {
       throw classify(path, err);
     }
@@ -259,16 +259,18 @@ export async function decodeImage(path: string, opts: ResolvedLoadOptions, readS
 let sharpCacheOff = false;
 
 /**
- * Turns libvips's operation cache off, once per process, before the first decode: the cache keeps
- * up to 50 MB of results keyed on the input buffer, and every decode here has a new buffer, so it
- * never hits. Measured on 256 PNGs of 256×256 (8 decodes at a time): 0.62–0.84 ms of CPU per image
- * against 0.75–0.90 with the cache. The setting is libvips's, for the whole process; calling
- * `sharp.cache(...)` afterwards sets it again.
+ * `sharp(buf, options)`, the one way this module opens an image: libvips's operation cache is
+ * turned off first, once per process. The cache keeps up to 50 MB of results keyed on the input
+ * buffer, and every decode here has a new buffer, so it never hits. Measured on 256 PNGs of
+ * 256×256 (8 decodes at a time): 0.62–0.84 ms of CPU per image against 0.75–0.90 with the cache.
+ * The setting is libvips's, for the whole process; calling `sharp.cache(...)` afterwards sets it again.
  */
-function turnSharpCacheOff(): void {
-  if (sharpCacheOff) return;
-  sharpCacheOff = true;
-  sharp.cache(false);
+function openImage(buf: Buffer, options: sharp.SharpOptions): sharp.Sharp {
+  if (!sharpCacheOff) {
+    sharpCacheOff = true;
+    sharp.cache(false);
+  }
+  return sharp(buf, options);
 }
 
 async function decodePixels(
@@ -281,8 +283,7 @@ async function decodePixels(
 ): Promise<RawImage<Uint8Array> | RawImage<Float32Array>> {
   const { is16, hasAlpha } = header;
   const srcGrey = header.channels <= 2;
-  turnSharpCacheOff();
-  let pipe = sharp(buf, sharpOpts);
+  let pipe = openImage(buf, sharpOpts);
   if (opts.autoOrient) pipe = pipe.rotate();
   if (shrinkTo !== null) pipe = pipe.resize({ width: shrinkTo[0], height: shrinkTo[1], fit: 'fill' });
   const flatten = hasAlpha && opts.background !== null && opts.colorMode !== 'rgba';
@@ -385,9 +386,9 @@ export async function checkImage(path: string, limitInputPixels = DEFAULT_PIXEL_
       return new ImageDecodeError(path, 'unreadable', `the file cannot be read (${(err as Error).message}).`, { cause: err });
     }
     if (buf.length === 0) return new ImageDecodeError(path, 'empty', 'the file is empty (0 bytes). Re-download or remove it.');
-    const meta = await sharp(buf, { limitInputPixels, failOn: 'truncated' }).metadata();
+    const meta = await openImage(buf, { limitInputPixels, failOn: 'truncated' }).metadata();
     if ((meta.width ?? 0) * (meta.height ?? 0) > BIG_DECODE_PIXELS) release = await acquireBigDecode();
-    await sharp(buf, { limitInputPixels, failOn: 'truncated' }).raw().toBuffer();
+    await openImage(buf, { limitInputPixels, failOn: 'truncated' }).raw().toBuffer();
     return null;
   } catch (err) {
     return err instanceof ImageDecodeError ? err : classify(path, err);
