@@ -19,6 +19,7 @@ import sharp from 'sharp';
 import { BIG_DECODE_PIXELS, acquireBigDecode } from './decode-gate';
 import { checkInteger, checkOneOf, invalidParameterError } from '../util/validate';
 import { ImageDecodeError } from './errors';
+import { decodePlainPng } from './png-fast';
 import { INTERPOLATIONS, type Box, type Interpolation, type RawImage, resizeLikePil } from './resize';
 import type { ImageArray } from './affine';
 
@@ -282,6 +283,11 @@ async function decodePixels(
   shrinkTo: [number, number] | null,
 ): Promise<RawImage<Uint8Array> | RawImage<Float32Array>> {
   const { is16, hasAlpha } = header;
+  if (!is16 && !hasAlpha && shrinkTo === null) {
+    // The plainest PNGs decode here, to the bytes sharp gives (see png-fast.ts); null for all else.
+    const plain = decodePlainPng(buf, opts.limitInputPixels);
+    if (plain !== null) return plain;
+  }
   const srcGrey = header.channels <= 2;
   let pipe = openImage(buf, sharpOpts);
   if (opts.autoOrient) pipe = pipe.rotate();
