@@ -1,6 +1,8 @@
 /**
  * Image decoding with sharp, in the manner of Keras `keras/src/utils/image_utils.py` (`load_img`,
- * `img_to_array`): decode, convert the colour mode, then resize with PIL's exact resampling.
+ * `img_to_array`): decode, convert the colour mode, then resize with PIL's exact resampling. The
+ * plainest PNGs (8-bit grey or RGB, see `png-fast.ts`) are decoded in this thread instead, to the
+ * same bytes; every other file, and every error, is sharp's.
  *
  * What matches Keras/PIL exactly: the 8-bit colour conversions (RGB→L uses PIL's
  * `L = (19595 R + 38470 G + 7471 B + 0x8000) >> 16`; L→RGB replicates; RGBA→RGB and RGBA→L drop alpha,
