@@ -2,7 +2,7 @@
  * A decoder for the plainest PNGs — 8-bit greyscale or RGB, not interlaced, no transparency, no
  * colour profile, valid checksums — in this thread, with Node's zlib: the same bytes libvips
  * (through sharp) gives for such a file, at a fraction of its cost (measured here on 256×256 RGB
- * PNGs, one at a time: 0.19–0.29 ms of CPU per image against 1.1–1.5 ms through sharp, whose
+ * PNGs through `decodeImage`, one at a time: 0.14–0.27 ms of CPU per image against 1.10–1.47 ms through sharp, whose
  * decode also hops onto libuv's thread pool). Prediction over a folder decodes every image
  * once per pass, on the same two cores as ONNX Runtime, so each millisecond here is taken from
  * the model.
@@ -34,7 +34,8 @@ const SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
  * @param maxPixels - refuse (return null for) images with more pixels than this; default 2³¹ − 1
  * @returns the pixels, row-major, 1 channel (greyscale) or 3 (RGB), or null: decode with sharp
  * @example
- * const img = decodePlainPng(fs.readFileSync('scan.png')) ?? (await decodeWithSharp(...));
+ * const img = decodePlainPng(fs.readFileSync('scan.png'));
+ * if (img === null) console.log('not a plain PNG: decode it with sharp');
  */
 export function decodePlainPng(buf: Buffer, maxPixels = 2 ** 31 - 1): RawImage<Uint8Array> | null {
   if (buf.length < 8 + 25 + 12 || !buf.subarray(0, 8).equals(SIGNATURE)) return null;
