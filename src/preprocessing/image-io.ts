@@ -22,7 +22,7 @@ import { BIG_DECODE_PIXELS, acquireBigDecode } from './decode-gate';
 import { checkInteger, checkOneOf, invalidParameterError } from '../util/validate';
 import { ImageDecodeError } from './errors';
 import { decodePlainPng } from './png-fast';
-import { INTERPOLATIONS, type Box, type Interpolation, type RawImage, resizeLikePil } from './resize';
+import { INTERPOLATIONS, type Box, type Interpolation, type NearestSampling, type RawImage, nearestSampling, resizeLikePil } from './resize';
 import type { ImageArray } from './affine';
 
 /** Keras colour modes. */
@@ -191,8 +191,29 @@ export function resizeToTarget<T extends RawImage<Uint8Array> | RawImage<Float32
   if (opts.targetSize === null) return img;
   const [th, tw] = opts.targetSize;
   if (img.width === tw && img.height === th) return img;
-  const box = opts.keepAspectRatio ? aspectCropBox(img.width, img.height, th, tw) : undefined;
-  return resizeLikePil(img as RawImage<Uint8Array | Float32Array>, tw, th, opts.interpolation, box) as T;
+  return resizeLikePil(img as RawImage<Uint8Array | Float32Array>, tw, th, opts.interpolation, targetBox(img, opts)) as T;
+}
+
+/** The source box {@link resizeToTarget} resizes: the `keepAspectRatio` crop, or the whole image. */
+function targetBox(img: { width: number; height: number }, opts: ResolvedLoadOptions): Box | undefined {
+  const [th, tw] = opts.targetSize as [number, number];
+  return opts.keepAspectRatio ? aspectCropBox(img.width, img.height, th, tw) : undefined;
+}
+
+/**
+ * The resize {@link resizeToTarget} would do, as a {@link NearestSampling} to fold into the final
+ * write, when it is a nearest one (`interpolation: 'nearest'`, Keras's default) that changes the
+ * size; null when there is nothing to resize or the filter blends pixels.
+ *
+ * @param img - the decoded image's dimensions and channels
+ * @param opts - resolved load options
+ * @returns the sampling, or null: call {@link resizeToTarget}
+ */
+export function nearestTargetSampling(img: { width: number; height: number; channels: number }, opts: ResolvedLoadOptions): NearestSampling | null {
+  if (opts.targetSize === null || opts.interpolation !== 'nearest') return null;
+  const [th, tw] = opts.targetSize;
+  if (img.width === tw && img.height === th) return null;
+  return nearestSampling(img, tw, th, targetBox(img, opts));
 }
 
 /**

@@ -7,10 +7,12 @@
  *
  * Less work, same values: a grey source asked for as RGB is resized and transformed on its one
  * channel and replicated at the end (PIL's L→RGB replicates, and every later step treats channels
- * alike and identically); the 8-bit resized pixels are sampled directly (no float copy).
+ * alike and identically); the 8-bit resized pixels are sampled directly (no float copy); a nearest
+ * resize is not done at all, but folded into the final write (the pixels it would pick are read
+ * straight from the decoded image).
  */
 import { ImageDecodeError } from './errors';
-import { type ResolvedLoadOptions, channelsOf, convertChannels, decodeImage, resizeToTarget } from './image-io';
+import { type ResolvedLoadOptions, channelsOf, convertChannels, decodeImage, nearestTargetSampling, resizeToTarget } from './image-io';
 import { type ImageTransform, applyImageTransform } from './image-transform';
 import type { RawImage } from './resize';
 
@@ -49,13 +51,16 @@ export function renderDecoded(raw: RawImage<Uint8Array> | RawImage<Float32Array>
   let img = raw;
   // Replicating a grey channel commutes with everything below; other conversions happen first, as PIL.
   if (!(img.channels === 1 && outCh === 3)) img = convertChannels(img as RawImage<Uint8Array | Float32Array>, opts.colorMode, isFloat) as typeof img;
-  img = resizeToTarget(img, opts);
-  if (img.height !== th || img.width !== tw) {
-    throw new ImageDecodeError(job.path, 'corrupt', `decoded to ${img.height}×${img.width}×${img.channels}, expected ${th}×${tw}×${outCh}.`);
+  // A nearest resize (Keras's default) is folded into the final write: one pass, no 8-bit copy.
+  const sampling = nearestTargetSampling(img, opts) ?? undefined;
+  if (sampling === undefined) img = resizeToTarget(img, opts);
+  const [rh, rw] = sampling === undefined ? [img.height, img.width] : [sampling.rows.length, sampling.cols.length];
+  if (rh !== th || rw !== tw) {
+    throw new ImageDecodeError(job.path, 'corrupt', `decoded to ${rh}×${rw}×${img.channels}, expected ${th}×${tw}×${outCh}.`);
   }
   const size = th * tw * outCh;
   const dst = out ?? new Float32Array(size);
   if (dst.length < offset + size) throw new RangeError(`Output buffer of ${dst.length} values cannot hold an image of ${size} at ${offset}.`);
-  applyImageTransform(img, job, { out: dst, offset, outChannels: outCh });
+  applyImageTransform(img, job, { out: dst, offset, outChannels: outCh }, sampling);
   return dst;
 }

@@ -14,6 +14,7 @@
 import { type FillMode, type Matrix3, affineMatrix, resampleAffine, resampleInto } from './affine';
 import type { ImageArray } from './image-array';
 import { applyBrightnessShift, applyChannelShift } from './photometric';
+import { type NearestSampling, gatherPixels } from './resize';
 
 /** Parameters of one random transformation, as Keras `get_random_transform` returns them. */
 export interface TransformParams {
@@ -115,14 +116,23 @@ export interface TransformTarget {
  * @param image - source values (8-bit or float; not modified) with their shape
  * @param t - from {@link compileTransform}
  * @param target - see {@link TransformTarget}
+ * @param sampling - a nearest resize of `image` to apply first (`nearestSampling` in `resize.ts`):
+ *   folded into the final write when `t` only moves and scales pixels (no affine, no channel shift,
+ *   no brightness), else resized first; the same values either way. Default none.
  * @example
  * const out = new Float32Array(img.data.length);
  * applyImageTransform(img, compileTransform({ flipVertical: true }, img.height, img.width, 'nearest', 0, null), { out });
  */
-export function applyImageTransform(image: { data: Uint8Array | Float32Array; height: number; width: number; channels: number }, t: ImageTransform, target: TransformTarget): void {
-  const { height: h, width: w, channels: ch } = image;
+export function applyImageTransform(image: { data: Uint8Array | Float32Array; height: number; width: number; channels: number }, t: ImageTransform, target: TransformTarget, sampling?: NearestSampling): void {
+  let { height: h, width: w } = image;
+  const ch = image.channels;
   let data = image.data;
   let matrix = t.matrix;
+  if (sampling !== undefined && (matrix !== null || t.channelShiftIntensity !== null || t.brightness !== null)) {
+    data = gatherPixels(data, sampling, ch);
+    [h, w] = [sampling.rows.length, sampling.cols.length];
+    sampling = undefined;
+  }
   if (t.channelShiftIntensity !== null || t.brightness !== null) {
     let x: ImageArray = { data: data instanceof Float32Array ? data : new Float32Array(data), height: h, width: w, channels: ch };
     if (matrix !== null) x = resampleAffine(x, matrix, t.fillMode, t.cval);
@@ -138,5 +148,6 @@ export function applyImageTransform(image: { data: Uint8Array | Float32Array; he
     flipHorizontal: t.flipHorizontal,
     flipVertical: t.flipVertical,
     scale: t.rescale,
+    sampling,
   });
 }

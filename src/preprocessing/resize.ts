@@ -196,6 +196,79 @@ export interface RawImage<T extends Uint8Array | Float32Array> {
 export type Box = [number, number, number, number];
 
 /**
+ * Where a nearest-neighbour resize takes each output pixel from: output pixel `(y, x)` is the
+ * source's pixel at value offset `rows[y] + cols[x]` (PIL NEAREST: source `floor(b + (i + 0.5) ·
+ * extent / out)` on each axis, clamped to the image). Used by {@link resizeLikePil} and, folded into
+ * the final float write, by `resampleInto` (see its `sampling`), so both sample the same pixels.
+ */
+export interface NearestSampling {
+  /** Per output row, the value offset of its source row (`sy · width · channels`). */
+  rows: Int32Array;
+  /** Per output column, the value offset within a source row (`sx · channels`). */
+  cols: Int32Array;
+}
+
+/**
+ * The {@link NearestSampling} of a PIL NEAREST resize of `src` to `width × height`.
+ *
+ * @param src - the source's dimensions and channels
+ * @param width - output width
+ * @param height - output height
+ * @param box - source crop box (`keepAspectRatio`); default the whole image
+ * @returns the offsets (`rows.length === height`, `cols.length === width`)
+ * @example
+ * const s = nearestSampling({ width: 256, height: 256, channels: 3 }, 224, 224);
+ */
+export function nearestSampling(src: { width: number; height: number; channels: number }, width: number, height: number, box?: Box): NearestSampling {
+  const b: Box = box ?? [0, 0, src.width, src.height];
+  const ch = src.channels;
+  const ax = (b[2] - b[0]) / width;
+  const ay = (b[3] - b[1]) / height;
+  const cols = new Int32Array(width);
+  const rows = new Int32Array(height);
+  for (let x = 0; x < width; x++) cols[x] = Math.min(src.width - 1, Math.floor(b[0] + (x + 0.5) * ax)) * ch;
+  for (let y = 0; y < height; y++) rows[y] = Math.min(src.height - 1, Math.floor(b[1] + (y + 0.5) * ay)) * src.width * ch;
+  return { rows, cols };
+}
+
+/**
+ * The pixels `sampling` picks from `data`, as a new array of the same type: a nearest resize.
+ *
+ * @param data - the source's values, channels-last
+ * @param sampling - from {@link nearestSampling}
+ * @param ch - channels per pixel
+ * @returns `sampling.rows.length × sampling.cols.length × ch` values
+ */
+export function gatherPixels<T extends Uint8Array | Float32Array>(data: T, sampling: NearestSampling, ch: number): T {
+  const { rows, cols } = sampling;
+  const width = cols.length;
+  const rowLen = width * ch;
+  const out = (data instanceof Float32Array ? new Float32Array(rows.length * rowLen) : new Uint8Array(rows.length * rowLen)) as T;
+  for (let y = 0; y < rows.length; y++) {
+    const d0 = y * rowLen;
+    const srow = rows[y] as number;
+    if (y > 0 && srow === rows[y - 1]) {
+      out.copyWithin(d0, d0 - rowLen, d0); // an upscale repeats the row above
+      continue;
+    }
+    if (ch === 3) {
+      for (let x = 0, d = d0; x < width; x++, d += 3) {
+        const s = srow + (cols[x] as number);
+        out[d] = data[s] as number;
+        out[d + 1] = data[s + 1] as number;
+        out[d + 2] = data[s + 2] as number;
+      }
+    } else {
+      for (let x = 0, d = d0; x < width; x++, d += ch) {
+        const s = srow + (cols[x] as number);
+        for (let k = 0; k < ch; k++) out[d + k] = data[s + k] as number;
+      }
+    }
+  }
+  return out;
+}
+
+/**
  * Resizes like PIL `Image.resize((width, height), resample, box)`.
  *
  * @param src - 8-bit (`Uint8Array`, bit-exact PIL) or float (`Float32Array`, PIL 'F' path) image
@@ -219,40 +292,7 @@ export function resizeLikePil<T extends Uint8Array | Float32Array>(
   if (width === src.width && height === src.height && b[0] === 0 && b[1] === 0 && b[2] === src.width && b[3] === src.height) {
     return { ...src, data: src.data.slice() as T };
   }
-  if (interpolation === 'nearest') {
-    const out = make(width * height * ch);
-    const ax = (b[2] - b[0]) / width;
-    const ay = (b[3] - b[1]) / height;
-    const cols = new Int32Array(width);
-    // Value offsets within a source row.
-    for (let x = 0; x < width; x++) cols[x] = Math.min(src.width - 1, Math.floor(b[0] + (x + 0.5) * ax)) * ch;
-    const data = src.data;
-    let prev = -1;
-    for (let y = 0; y < height; y++) {
-      const sy = Math.min(src.height - 1, Math.floor(b[1] + (y + 0.5) * ay));
-      const d0 = y * width * ch;
-      if (sy === prev) {
-        out.copyWithin(d0, d0 - width * ch, d0); // an upscale repeats the row above
-        continue;
-      }
-      prev = sy;
-      const srow = sy * src.width * ch;
-      if (ch === 3) {
-        for (let x = 0, d = d0; x < width; x++, d += 3) {
-          const s = srow + cols[x];
-          out[d] = data[s];
-          out[d + 1] = data[s + 1];
-          out[d + 2] = data[s + 2];
-        }
-      } else {
-        for (let x = 0, d = d0; x < width; x++, d += ch) {
-          const s = srow + cols[x];
-          for (let k = 0; k < ch; k++) out[d + k] = data[s + k];
-        }
-      }
-    }
-    return { data: out, height, width, channels: ch };
-  }
+  if (interpolation === 'nearest') return { data: gatherPixels(src.data, nearestSampling(src, width, height, box), ch), height, width, channels: ch };
   const filter = FILTERS[interpolation];
   const needH = width !== src.width || b[0] !== 0 || b[2] !== width;
   const needV = height !== src.height || b[1] !== 0 || b[3] !== height;
