@@ -4,8 +4,10 @@
 //   tfjs     the walkthrough's train step (InceptionV3 notop 224×224, all but the last 15 base layers
 //            frozen, GAP→Flatten→Dense512→Dropout→Dense512→Dropout→Dense4) with `fit(..., { accelerate: false })`
 //            on the backend initBackend() picks — the baseline (a);
-//   onnx     the same step with the default engine (frozen prefix on ONNX Runtime) — (b); also checks
-//            the prefix outputs against TF.js at full size;
+//   onnx     the same step with the default engine (frozen prefix on ONNX Runtime) — (b); the raw
+//            frozen prefix on the same batches just before and after the timed steps, in the same
+//            process (the goal's "÷ raw prefix", against their mean); also checks the prefix
+//            outputs against TF.js at full size;
 //   torch    the same model and freezing in PyTorch (Debian python3-torch), when importable — (c):
 //            bench/walkthrough.py step (Keras's last-15-layers freezing mapped onto torchvision's
 //            Mixed_7c; 1,708,676 trainable parameters on both sides), 2 threads, channels-last;
@@ -121,12 +123,35 @@ async function trainPhase(accelerate: boolean): Promise<void> {
   let t = performance.now();
   await fit(model, source, { epochs: 1, stepsPerEpoch: 1, verbose: 0, accelerate, seed: 1 }); // warm-up (and engine build)
   const warmupS = (performance.now() - t) / 1000;
+  // With acceleration, the raw frozen prefix runs on the same batches just before and just after
+  // the timed steps, in this process, on the engine fit uses (its ONNX Runtime session), fed the
+  // same way (pixels from the source's planner, prefix outputs as arrays, no tail, no cache): the
+  // goal's "train step ÷ raw prefix" is then taken within the run, against the mean of the two.
+  const engine = accelerate ? await autoPrefixEngine(model, splitFrozenPrefix(model).prefix, source, { verbose: false }) : undefined;
+  const rawPrefixRate = async (): Promise<number> => {
+    const planner = source.planner;
+    if (engine?.predictPixelsData === undefined || planner === null) return NaN;
+    const start = performance.now();
+    for (let i = 0; i < STEPS; i++) {
+      const plan = await planner.nextPlan({});
+      plan.ys?.dispose();
+      await engine.predictPixelsData({ size: plan.filepaths.length, imageShape: planner.imageShape, load: plan.load });
+    }
+    return (BATCH * STEPS) / ((performance.now() - start) / 1000);
+  };
+  const rawBefore = await rawPrefixRate();
   t = performance.now();
   const history = await fit(model, source, { epochs: 1, stepsPerEpoch: STEPS, verbose: 0, accelerate, seed: 2 });
   const seconds = (performance.now() - t) / 1000;
   const result: Result = { phase: accelerate ? 'onnx' : 'tfjs', backend: report.line.replace(/ — .*/, ''), imgPerS: (BATCH * STEPS) / seconds, warmupS, loss: (history.history.loss as number[])[0] as number };
   // The train step's own peak (the prefix check below builds a second engine).
   result.stepPeakRssMiB = Math.round(process.resourceUsage().maxRSS / 1024);
+  if (accelerate) {
+    const rawAfter = await rawPrefixRate();
+    result.rawPrefixBefore = rawBefore;
+    result.rawPrefixAfter = rawAfter;
+    result.vsRawPrefix = (result.imgPerS as number) / ((rawBefore + rawAfter) / 2);
+  }
   if (accelerate) {
     // Full-size check of the prefix outputs against TF.js.
     const split = splitFrozenPrefix(model);
@@ -368,7 +393,7 @@ async function main(): Promise<void> {
   }
   const raw = Math.max(p.rawWhole8ImgPerS as number, p.rawWholeBatchImgPerS as number);
   console.log(`raw ONNX Runtime, in-memory ${BATCH}-image batches (medians of ${p.rounds}): whole model ${f(p.rawWhole8ImgPerS)} img/s in chunks of 8, ${f(p.rawWholeBatchImgPerS)} img/s in one call${ofLimit(raw, flops?.forward ?? 0)}; frozen prefix alone ${f(p.rawPrefixImgPerS)} img/s${ofLimit(p.rawPrefixImgPerS as number, flops?.prefix.forward ?? 0)}`);
-  if (typeof b !== 'string') console.log(`    train step (b) ÷ raw frozen prefix on the same batches: ${f((b.imgPerS as number) / (p.rawPrefixImgPerS as number))}×${typeof c === 'string' ? '' : `; (b) ÷ PyTorch (c): ${f((b.imgPerS as number) / (c.imgPerS as number))}×`}`);
+  if (typeof b !== 'string') console.log(`    train step (b) ÷ raw frozen prefix on the same batches, in the train step's process just before and after its timed steps: ${f(b.vsRawPrefix)}× (raw ${f(b.rawPrefixBefore)} and ${f(b.rawPrefixAfter)} img/s); ÷ the raw prefix of the prediction phase above (another process, minutes later): ${f((b.imgPerS as number) / (p.rawPrefixImgPerS as number))}×${typeof c === 'string' ? '' : `; (b) ÷ PyTorch (c): ${f((b.imgPerS as number) / (c.imgPerS as number))}×`}`);
   // The step runs the frozen prefix's forward plus the tail: it cannot beat the prefix alone, so
   // raw prefix ÷ PyTorch's step is the most (b) ÷ (c) can reach with this engine on this machine.
   if (typeof c !== 'string') console.log(`    ceiling: raw frozen prefix ÷ PyTorch's train step (c) = ${f((p.rawPrefixImgPerS as number) / (c.imgPerS as number))}× (no train step with the prefix on ONNX Runtime can pass it here)`);
