@@ -7,8 +7,12 @@
  * has copied (reused for the next image of that size: no 600 KB allocation per image). Out:
  * `{ id, data }` or `{ id, error: { name, message, problem } }`. Files are read synchronously (blocking
  * this thread only, and cheaper in CPU than the async read).
+ *
+ * With `workerData.background`, the thread first lowers itself to background priority
+ * (`background-priority.ts`) and says so: `{ ready: { tid, background } }` is its first message.
  */
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
+import { currentThreadId, lowerToBackground, type ThreadPriority } from './background-priority';
 import { ImageDecodeError } from './errors';
 import { channelsOf } from './image-io';
 import { type ImageJob, renderImageFile } from './image-kernel';
@@ -27,6 +31,9 @@ const MAX_FREE = 32;
 if (parentPort !== null) {
   const port = parentPort;
   const free: ArrayBuffer[] = [];
+  const wanted = (workerData as { background?: boolean } | null)?.background === true;
+  const ready: ThreadPriority = wanted ? lowerToBackground() : { tid: currentThreadId(), background: false };
+  port.postMessage({ ready });
   port.on('message', (msg: { id: number; job: ImageJob } | { recycle: ArrayBuffer }) => {
     if ('recycle' in msg) {
       if (free.length < MAX_FREE) free.push(msg.recycle);

@@ -16,10 +16,17 @@
  *   one decoded ahead). Results do not depend on which worker ran a job.
  * - A failure in a worker rejects that job with an {@link ImageDecodeError} naming the file; a worker
  *   that dies rejects all its jobs the same way and is replaced on the next job.
+ * - On Linux the workers run at background priority (`SCHED_IDLE`, see `background-priority.ts`): they
+ *   decode where the model's intra-op threads leave a core idle instead of stalling them. While
+ *   jobs are in flight the pool samples the CPU other processes use; above
+ *   `FOREIGN_LOAD_CORES` it replaces its background workers by normal ones for good (their jobs
+ *   move to the new workers, in order), so a busy machine cannot starve the decoding.
+ *   `TRANSFERLAB_IMAGE_WORKER_PRIORITY=normal` keeps normal priority from the start.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { backgroundWorkersWanted, FOREIGN_LOAD_CORES, FOREIGN_LOAD_SAMPLE_MS, ForeignLoadSampler, type ThreadPriority } from './background-priority';
 import { releaseWorkerGate, workerGateData } from './decode-gate';
 import { ImageDecodeError, type ImageDecodeProblem } from './errors';
 import type { ImageJob } from './image-kernel';
@@ -34,6 +41,19 @@ interface Pending {
 interface Slot {
   worker: Worker;
   pending: Map<number, Pending>;
+  /** Asked for background priority (until the worker's `ready` message says whether it got it). */
+  background: boolean;
+  /** The worker thread's kernel id, once it said. */
+  tid?: number;
+}
+
+/** Options of {@link ImageWorkerPool}. */
+export interface ImageWorkerPoolArgs {
+  /**
+   * Start workers at background priority (see the module comment). Default true on Linux unless
+   * `TRANSFERLAB_IMAGE_WORKER_PRIORITY` is `normal`.
+   */
+  background?: boolean;
 }
 
 /**
@@ -72,15 +92,36 @@ export class ImageWorkerPool {
   /** Jobs waiting for a worker, in arrival order. */
   private waiting: Pending[] = [];
   private readonly origin = new WeakMap<ArrayBuffer, Slot>();
+  private background: boolean;
+  private watch: NodeJS.Timeout | undefined;
+  private sampler: ForeignLoadSampler | undefined;
+  private foreignCores: number | undefined;
 
   /**
    * @param size - worker threads, ≥ 1
    * @param script - compiled `image-worker.js`
+   * @param args - see {@link ImageWorkerPoolArgs}
    */
-  constructor(size: number, script: string) {
+  constructor(size: number, script: string, args: ImageWorkerPoolArgs = {}) {
     this.size = size;
     this.script = script;
     this.slots = new Array(size).fill(null);
+    this.background = args.background ?? backgroundWorkersWanted();
+  }
+
+  /** Whether new workers start at background priority (false once other processes' load took it back). */
+  get backgroundPriority(): boolean {
+    return this.background;
+  }
+
+  /** The other processes' CPU use, in cores, that made the pool give up background priority; undefined while it has not. */
+  get demotedAt(): number | undefined {
+    return this.foreignCores;
+  }
+
+  /** Each running worker's kernel thread id (once it reported it) and whether it runs at background priority. */
+  get workerPriorities(): ThreadPriority[] {
+    return this.slots.flatMap((s) => (s === null ? [] : [{ tid: s.tid, background: s.background }]));
   }
 
   /** Starts every worker that is not running yet (idle workers never keep the process alive). */
@@ -97,11 +138,16 @@ export class ImageWorkerPool {
   private spawn(i: number): Slot {
     // Every worker shares the process-wide cap on big decodes (decode-gate.ts).
     const gate = workerGateData();
-    const worker = new Worker(this.script, { workerData: gate });
+    const worker = new Worker(this.script, { workerData: { ...gate, background: this.background } });
     worker.once('exit', () => releaseWorkerGate(gate));
-    const slot: Slot = { worker, pending: new Map() };
+    const slot: Slot = { worker, pending: new Map(), background: this.background };
     worker.unref();
-    worker.on('message', (msg: { id: number; data?: Float32Array; error?: WorkerErrorMessage }) => {
+    worker.on('message', (msg: { id: number; data?: Float32Array; error?: WorkerErrorMessage } | { ready: ThreadPriority }) => {
+      if ('ready' in msg) {
+        slot.tid = msg.ready.tid;
+        slot.background = msg.ready.background;
+        return;
+      }
       const p = slot.pending.get(msg.id);
       if (p === undefined) return;
       slot.pending.delete(msg.id);
@@ -164,6 +210,50 @@ export class ImageWorkerPool {
       if (slot.pending.size === 1) slot.worker.ref();
       slot.worker.postMessage({ id, job: p.job });
     }
+    this.watchLoad();
+  }
+
+  /** While background workers have work, samples the other processes' CPU use every {@link FOREIGN_LOAD_SAMPLE_MS}. */
+  private watchLoad(): void {
+    if (this.watch !== undefined || !this.slots.some((s) => s?.background === true)) return;
+    this.sampler = new ForeignLoadSampler();
+    this.watch = setInterval(() => {
+      if (this.inFlight === 0 || !this.slots.some((s) => s?.background === true)) {
+        this.stopWatch();
+        return;
+      }
+      const cores = this.sampler?.sample();
+      if (cores !== undefined && cores > FOREIGN_LOAD_CORES) this.demote(cores);
+    }, FOREIGN_LOAD_SAMPLE_MS);
+    this.watch.unref();
+  }
+
+  private stopWatch(): void {
+    if (this.watch !== undefined) clearInterval(this.watch);
+    this.watch = undefined;
+  }
+
+  /**
+   * Gives up background priority for good: every background worker is replaced by a normal one and
+   * its jobs in flight go back to the front of the queue, in the order they were asked for.
+   *
+   * @param cores - the other processes' CPU use that made the pool do it (kept for `demotedAt`)
+   */
+  demote(cores = Number.NaN): void {
+    this.background = false;
+    this.foreignCores = cores;
+    this.stopWatch();
+    const moved: Array<[number, Pending]> = [];
+    for (let i = 0; i < this.size; i++) {
+      const s = this.slots[i];
+      if (s === null || s === undefined || !s.background) continue;
+      moved.push(...s.pending.entries());
+      s.pending.clear(); // its late answers and its exit are ignored now
+      this.slots[i] = null;
+      void s.worker.terminate().catch(() => undefined);
+    }
+    this.waiting.unshift(...moved.sort((a, b) => a[0] - b[0]).map((e) => e[1]));
+    if (!this.terminated) this.dispatch();
   }
 
   /**
@@ -183,6 +273,7 @@ export class ImageWorkerPool {
   /** Stops every worker; jobs in flight reject. */
   async terminate(): Promise<void> {
     this.terminated = true;
+    this.stopWatch();
     // Cancelled jobs, not data failures: plain Errors, as in run().
     for (const p of this.waiting.splice(0)) p.reject(new Error('The image worker pool was terminated.'));
     const slots = this.slots.filter((s): s is Slot => s !== null);
