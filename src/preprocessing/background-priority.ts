@@ -3,13 +3,13 @@
  * programs want the cores. No Keras original.
  *
  * Why: on a machine whose cores ONNX Runtime's (or TF.js's) intra-op threads fill, an image worker
- * that wakes up takes a core from one of those threads. Their work is split into one share per
- * thread, so the other thread then waits at the end of the operation: a decode of 0.3 ms costs
- * the model about 0.3 ms on both cores. At Linux's `SCHED_IDLE` the worker runs only where a core
- * would otherwise idle: while an intra-op thread waits at such a barrier (they sleep instead of
- * spinning, see `acceleration/onnx-session.ts`), or once the model has run out of decoded images.
- * Measured here (predictIterator over 64 PNGs ÷ raw ONNX Runtime on the whole model, 4 processes of
- * 5 rounds each way, alternated): median 0.955–0.995 at background priority, 0.912–0.971 without.
+ * that wakes up takes a core from one of those threads, and the other waits for it at the end of
+ * the operation. At Linux's `SCHED_IDLE` the worker runs only where a core would otherwise idle:
+ * while an intra-op thread sleeps at such a barrier (they do not spin, see
+ * `acceleration/onnx-session.ts`), or once the model has run out of decoded images. Measured here
+ * (bench/README, 4 December 2026): prediction over the walkthrough's 315 test images 62.0 / 60.7
+ * img/s against 58.3 / 58.3 at normal priority; training unchanged; over 64 noise PNGs, ONNX
+ * Runtime's busy time per pass 976 ms against 988 ms (16 alternated rounds in one process).
  *
  * The cost: `SCHED_IDLE` threads get almost nothing while another program keeps the cores busy
  * (measured: two busy loops made a 64-image prediction take 11.8 s instead of 2.3 s). So the pool
@@ -93,14 +93,13 @@ export function threadPolicy(tid: number): number | undefined {
   }
 }
 
-/** Busy and total jiffies of all CPUs, from the first line of `/proc/stat` (steal and guest time left out). */
-function cpuJiffies(): { busy: number; total: number } | undefined {
+/** Busy jiffies of all CPUs together, from the first line of `/proc/stat` (user, nice, system, irq, softirq; idle, iowait, steal and guest left out). */
+function busyJiffies(): number | undefined {
   try {
     const line = fs.readFileSync('/proc/stat', 'utf8').split('\n', 1)[0] as string;
-    const [user, nice, system, idle, iowait, irq, softirq] = line.trim().split(/\s+/).slice(1, 8).map(Number) as number[];
+    const [user, nice, system, , , irq, softirq] = line.trim().split(/\s+/).slice(1, 8).map(Number) as number[];
     const busy = (user as number) + (nice as number) + (system as number) + (irq as number) + (softirq as number);
-    const total = busy + (idle as number) + (iowait as number);
-    return Number.isFinite(total) ? { busy, total } : undefined;
+    return Number.isFinite(busy) ? busy : undefined;
   } catch {
     return undefined;
   }
@@ -112,7 +111,7 @@ function cpuJiffies(): { busy: number; total: number } | undefined {
  * over the wall time between the calls.
  */
 export class ForeignLoadSampler {
-  private last: { jiffies: { busy: number; total: number }; ownUs: number; at: number } | undefined;
+  private last: { busy: number; ownUs: number; at: number } | undefined;
   private readonly hz: number;
 
   /** @param hz - clock ticks per second of `/proc/stat` (USER_HZ); 100 on Linux */
@@ -121,11 +120,11 @@ export class ForeignLoadSampler {
     this.last = this.read();
   }
 
-  private read(): { jiffies: { busy: number; total: number }; ownUs: number; at: number } | undefined {
-    const jiffies = cpuJiffies();
-    if (jiffies === undefined) return undefined;
+  private read(): { busy: number; ownUs: number; at: number } | undefined {
+    const busy = busyJiffies();
+    if (busy === undefined) return undefined;
     const own = process.cpuUsage();
-    return { jiffies, ownUs: own.user + own.system, at: performance.now() };
+    return { busy, ownUs: own.user + own.system, at: performance.now() };
   }
 
   /**
@@ -141,7 +140,7 @@ export class ForeignLoadSampler {
     const before = this.last;
     this.last = now;
     if (now === undefined || before === undefined || now.at <= before.at) return undefined;
-    const busyS = (now.jiffies.busy - before.jiffies.busy) / this.hz;
+    const busyS = (now.busy - before.busy) / this.hz;
     const ownS = (now.ownUs - before.ownUs) / 1e6;
     return Math.max(0, busyS - ownS) / ((now.at - before.at) / 1000);
   }

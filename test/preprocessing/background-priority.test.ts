@@ -3,36 +3,19 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
-import * as path from 'node:path';
-import sharp from 'sharp';
 import { backgroundWorkersWanted, FOREIGN_LOAD_CORES, ForeignLoadSampler, threadPolicy } from '../../src/preprocessing/background-priority';
 import { ImageWorkerPool, imageWorkerScript } from '../../src/preprocessing/worker-pool';
-import { resolveLoadOptions } from '../../src/preprocessing/image-io';
 import type { ImageJob } from '../../src/preprocessing/image-kernel';
+import { plainJob, withImages as withPoolImages } from '../support/pool-images';
 
 const SCHED_OTHER = 0;
 const SCHED_IDLE = 5;
 const canLower = process.platform === 'linux' && spawnSync('chrt', ['--version'], { stdio: 'ignore' }).status === 0;
 const skip = canLower ? false : 'needs Linux with util-linux chrt';
 
-async function withImages(count: number, fn: (files: string[]) => Promise<void>): Promise<void> {
-  const dir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'transferlab-priority-'));
-  try {
-    const files: string[] = [];
-    for (let i = 0; i < count; i++) {
-      const file = path.join(dir, `img_${i}.png`);
-      await sharp({ create: { width: 256, height: 256, channels: 3, background: { r: i, g: 2 * i, b: 3 * i } } }).png().toFile(file);
-      files.push(file);
-    }
-    await fn(files);
-  } finally {
-    await fs.promises.rm(dir, { recursive: true, force: true });
-  }
-}
-
-function job(file: string): ImageJob {
-  return { path: file, load: resolveLoadOptions({ targetSize: [224, 224] }), matrix: null, fillMode: 'nearest', cval: 0, flipHorizontal: false, flipVertical: false, channelShiftIntensity: null, brightness: null, rescale: null };
-}
+const job = (file: string): ImageJob => plainJob(file, 224);
+/** 256×256 PNGs, rendered to 224×224 as in the accelerate bench. */
+const withImages = (count: number, fn: (files: string[]) => Promise<void>): Promise<void> => withPoolImages(count, fn, 256, 256);
 
 /** Runs every file through the pool and checks each answer is its own image (red channel = index). */
 async function renderAll(pool: ImageWorkerPool, files: string[]): Promise<void> {

@@ -1,31 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import sharp from 'sharp';
 import { acquireImagePool, ImageWorkerPool, imageWorkerScript, JOBS_PER_WORKER, releaseImagePool } from '../../src/preprocessing/worker-pool';
-import { resolveLoadOptions } from '../../src/preprocessing/image-io';
 import type { ImageJob } from '../../src/preprocessing/image-kernel';
+import { plainJob, withImages } from '../support/pool-images';
 
-async function withImages(count: number, fn: (files: string[]) => Promise<void>): Promise<void> {
-  const dir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'transferlab-pool-'));
-  try {
-    const files: string[] = [];
-    for (let i = 0; i < count; i++) {
-      const file = path.join(dir, `img_${i}.png`);
-      await sharp({ create: { width: 64, height: 48, channels: 3, background: { r: i, g: 2 * i, b: 3 * i } } }).png().toFile(file);
-      files.push(file);
-    }
-    await fn(files);
-  } finally {
-    await fs.promises.rm(dir, { recursive: true, force: true });
-  }
-}
-
-function job(file: string): ImageJob {
-  return { path: file, load: resolveLoadOptions({ targetSize: [32, 32] }), matrix: null, fillMode: 'nearest', cval: 0, flipHorizontal: false, flipVertical: false, channelShiftIntensity: null, brightness: null, rescale: null };
-}
+const job = (file: string): ImageJob => plainJob(file);
 
 test('jobs reach the workers in the order asked, at most JOBS_PER_WORKER each, so the first images are ready first', async () => {
   const script = imageWorkerScript();
